@@ -1,0 +1,141 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { CODEX_CLIENT_ID, DEFAULT_BASE_URL, DEFAULT_ISSUER, fileSchema, routingStrategies, type Config, type ConfigFile } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Values given on the command line; they win over everything else. */
+export interface ConfigFlags {
+  config?: string;
+  host?: string;
+  port?: number;
+  authDir?: string;
+}
+
+export interface LoadConfigOptions {
+  flags?: ConfigFlags;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  home?: string;
+}
+
+export function expandHome(p: string, home = homedir()): string {
+  if (p === '~') return home;
+  if (p.startsWith('~/')) return path.join(home, p.slice(2));
+  return p;
+}
+
+function formatIssues(error: z.ZodError, file: string): string {
+  const lines = error.issues.map((issue) => {
+    const key = issue.path.length ? issue.path.join('.') : '(top level)';
+    let reason = issue.message;
+    if (issue.code === 'unrecognized_keys') reason = `unknown key(s): ${issue.keys.join(', ')}`;
+    return `  ${key}: ${reason}`;
+  });
+  return `Invalid config ${file}:\n${lines.join('\n')}`;
+}
+
+/** Finds the config file: --config, then CLIPROXY_CONFIG, then ./config.yaml if present. */
+export function resolveConfigPath(opts: LoadConfigOptions): string | undefined {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const explicit = opts.flags?.config ?? env.CLIPROXY_CONFIG;
+  if (explicit) return path.resolve(cwd, expandHome(explicit, opts.home));
+  const local = path.join(cwd, 'config.yaml');
+  return existsSync(local) ? local : undefined;
+}
+
+export function readConfigFile(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === 'ENOENT' ? `Config file not found: ${file}` : `Cannot read config file ${file}: ${code ?? String(err)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ConfigError(`Invalid YAML in ${file}: ${(err as Error).message}`);
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, file));
+  return parsed.data;
+}
+
+function envPort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`CLIPROXY_PORT: expected a port number 0-65535, got "${value}"`);
+  return n;
+}
+
+function envUrl(name: string, value: string): string {
+  try {
+    new URL(value);
+  } catch {
+    throw new ConfigError(`${name}: expected a URL, got "${value}"`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/** Resolves the configuration with precedence flag > env > file > default. */
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const home = opts.home ?? homedir();
+  const flags = opts.flags ?? {};
+  const file = resolveConfigPath(opts);
+  const f: ConfigFile = file ? readConfigFile(file) : {};
+
+  const apiKeysEnv = env.CLIPROXY_API_KEYS?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (apiKeysEnv?.some((k) => k.length < 8)) throw new ConfigError('CLIPROXY_API_KEYS: every API key must be at least 8 characters');
+  const debugEnv = env.CLIPROXY_DEBUG;
+
+  const strategyEnv = env.CLIPROXY_ROUTING_STRATEGY;
+  if (strategyEnv && !(routingStrategies as readonly string[]).includes(strategyEnv)) {
+    throw new ConfigError(`CLIPROXY_ROUTING_STRATEGY: expected one of ${routingStrategies.join(', ')}, got "${strategyEnv}"`);
+  }
+
+  const authDir = flags.authDir ?? env.CLIPROXY_AUTH_DIR ?? f['auth-dir'] ?? '~/.cli-proxy-api';
+
+  return {
+    host: flags.host ?? env.CLIPROXY_HOST ?? f.host ?? '127.0.0.1',
+    port: flags.port ?? (env.CLIPROXY_PORT ? envPort(env.CLIPROXY_PORT) : undefined) ?? f.port ?? 8080,
+    authDir: path.resolve(cwd, expandHome(authDir, home)),
+    apiKeys: apiKeysEnv ?? f['api-keys'] ?? [],
+    debug: debugEnv !== undefined ? /^(1|true|yes|on)$/i.test(debugEnv) : (f.debug ?? false),
+    maxBodyMb: f['max-body-mb'] ?? 20,
+    requestRetry: f['request-retry'] ?? 3,
+    modelAliases: f['model-aliases'] ?? {},
+    modelsCacheSeconds: f['models-cache-seconds'] ?? 300,
+    codex: {
+      issuer: env.CLIPROXY_CODEX_ISSUER ? envUrl('CLIPROXY_CODEX_ISSUER', env.CLIPROXY_CODEX_ISSUER) : (f.codex?.issuer ?? DEFAULT_ISSUER),
+      baseUrl: env.CLIPROXY_CODEX_BASE_URL ? envUrl('CLIPROXY_CODEX_BASE_URL', env.CLIPROXY_CODEX_BASE_URL) : (f.codex?.['base-url'] ?? DEFAULT_BASE_URL),
+      clientId: f.codex?.['client-id'] ?? CODEX_CLIENT_ID,
+      originator: f.codex?.originator ?? 'codex_cli_rs',
+      requestTimeoutSeconds: f.codex?.['request-timeout-seconds'] ?? 600,
+    },
+    routing: {
+      strategy: (strategyEnv as Config['routing']['strategy'] | undefined) ?? f.routing?.strategy ?? 'round-robin',
+      sessionAffinity: f.routing?.['session-affinity'] ?? true,
+      sessionAffinityTtlSeconds: f.routing?.['session-affinity-ttl-seconds'] ?? 3600,
+    },
+    cooldown: {
+      transientSeconds: f.cooldown?.['transient-seconds'] ?? 5,
+      maxBackoffSeconds: f.cooldown?.['max-backoff-seconds'] ?? 1800,
+    },
+    refresh: {
+      leadSeconds: f.refresh?.['lead-seconds'] ?? 300,
+    },
+    source: file ?? 'defaults',
+  };
+}

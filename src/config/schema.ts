@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+/**
+ * The config file's schema (kebab-case keys, as in config.example.yaml). Unknown keys are
+ * rejected so a typo is reported instead of silently ignored.
+ */
+export const DEFAULT_ISSUER = 'https://auth.openai.com';
+export const DEFAULT_BASE_URL = 'https://chatgpt.com/backend-api/codex';
+export const CODEX_CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
+
+const url = z.string().url().transform((s) => s.replace(/\/+$/, ''));
+const port = z.number().int().min(0).max(65535);
+
+export const routingStrategies = ['round-robin', 'fill-first', 'least-used'] as const;
+
+export const fileSchema = z
+  .object({
+    host: z.string().min(1).optional(),
+    port: port.optional(),
+    'auth-dir': z.string().min(1).optional(),
+    'api-keys': z.array(z.string().min(8, 'an API key must be at least 8 characters')).optional(),
+    debug: z.boolean().optional(),
+    'max-body-mb': z.number().positive().max(1024).optional(),
+    'request-retry': z.number().int().min(0).max(20).optional(),
+    'model-aliases': z.record(z.string().min(1), z.string().min(1)).optional(),
+    'models-cache-seconds': z.number().int().min(0).optional(),
+    codex: z
+      .object({
+        issuer: url.optional(),
+        'base-url': url.optional(),
+        'client-id': z.string().min(1).optional(),
+        originator: z.string().min(1).optional(),
+        'request-timeout-seconds': z.number().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    routing: z
+      .object({
+        strategy: z.enum(routingStrategies).optional(),
+        'session-affinity': z.boolean().optional(),
+        'session-affinity-ttl-seconds': z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    cooldown: z
+      .object({
+        'transient-seconds': z.number().min(0).optional(),
+        'max-backoff-seconds': z.number().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    refresh: z
+      .object({
+        'lead-seconds': z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type ConfigFile = z.infer<typeof fileSchema>;
+
+/** The resolved configuration every module receives (camelCase, every value filled in). */
+export interface Config {
+  host: string;
+  port: number;
+  authDir: string;
+  apiKeys: string[];
+  debug: boolean;
+  maxBodyMb: number;
+  requestRetry: number;
+  modelAliases: Record<string, string>;
+  modelsCacheSeconds: number;
+  codex: {
+    issuer: string;
+    baseUrl: string;
+    clientId: string;
+    originator: string;
+    requestTimeoutSeconds: number;
+  };
+  routing: {
+    strategy: (typeof routingStrategies)[number];
+    sessionAffinity: boolean;
+    sessionAffinityTtlSeconds: number;
+  };
+  cooldown: {
+    transientSeconds: number;
+    maxBackoffSeconds: number;
+  };
+  refresh: {
+    leadSeconds: number;
+  };
+  /** Where the config came from: a file path, or 'defaults'. */
+  source: string;
+}
