@@ -1,0 +1,128 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { DEFAULT_BASE_URL, DEFAULT_ISSUER } from '../../src/config/schema.js';
+import { main } from '../../src/cli/main.js';
+import { captureContext } from '../helpers/cli-context.js';
+
+function tempDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'cliproxy-config-'));
+}
+
+function writeConfig(dir: string, text: string, name = 'config.yaml'): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('loadConfig', () => {
+  it('uses defaults when there is no config file', () => {
+    const dir = tempDir();
+    const c = loadConfig({ env: {}, cwd: dir, home: '/home/u' });
+    expect(c.source).toBe('defaults');
+    expect(c.port).toBe(8080);
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.authDir).toBe('/home/u/.cli-proxy-api');
+    expect(c.apiKeys).toEqual([]);
+    expect(c.codex.issuer).toBe(DEFAULT_ISSUER);
+    expect(c.codex.baseUrl).toBe(DEFAULT_BASE_URL);
+    expect(c.routing.strategy).toBe('round-robin');
+    expect(c.maxBodyMb).toBe(20);
+    expect(c.requestRetry).toBe(3);
+  });
+
+  it('reads ./config.yaml when present and expands ~ in auth-dir', () => {
+    const dir = tempDir();
+    writeConfig(dir, 'port: 9090\nauth-dir: ~/tokens\napi-keys: [sk-test-12345678]\ncodex:\n  issuer: http://127.0.0.1:1234/\n');
+    const c = loadConfig({ env: {}, cwd: dir, home: '/home/u' });
+    expect(c.source).toBe(path.join(dir, 'config.yaml'));
+    expect(c.port).toBe(9090);
+    expect(c.authDir).toBe('/home/u/tokens');
+    expect(c.apiKeys).toEqual(['sk-test-12345678']);
+    expect(c.codex.issuer).toBe('http://127.0.0.1:1234');
+  });
+
+  it('precedence: flag > env > file > default', () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, 'port: 1000\nhost: 10.0.0.1\nauth-dir: /file\n', 'c.yaml');
+    const env = { CLIPROXY_CONFIG: file, CLIPROXY_PORT: '2000', CLIPROXY_AUTH_DIR: '/env' };
+    const fromEnv = loadConfig({ env, cwd: dir });
+    expect(fromEnv.port).toBe(2000);
+    expect(fromEnv.host).toBe('10.0.0.1');
+    expect(fromEnv.authDir).toBe('/env');
+    const fromFlags = loadConfig({ env, cwd: dir, flags: { port: 3000, authDir: '/flag' } });
+    expect(fromFlags.port).toBe(3000);
+    expect(fromFlags.authDir).toBe('/flag');
+  });
+
+  it('reads every documented env override', () => {
+    const c = loadConfig({
+      env: {
+        CLIPROXY_HOST: '0.0.0.0',
+        CLIPROXY_PORT: '8181',
+        CLIPROXY_AUTH_DIR: '/a',
+        CLIPROXY_API_KEYS: 'key-one-1234, key-two-5678',
+        CLIPROXY_CODEX_ISSUER: 'http://127.0.0.1:9/',
+        CLIPROXY_CODEX_BASE_URL: 'http://127.0.0.1:9/backend-api/codex',
+        CLIPROXY_DEBUG: 'true',
+        CLIPROXY_ROUTING_STRATEGY: 'fill-first',
+      },
+      cwd: tempDir(),
+    });
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.port).toBe(8181);
+    expect(c.authDir).toBe('/a');
+    expect(c.apiKeys).toEqual(['key-one-1234', 'key-two-5678']);
+    expect(c.codex.issuer).toBe('http://127.0.0.1:9');
+    expect(c.codex.baseUrl).toBe('http://127.0.0.1:9/backend-api/codex');
+    expect(c.debug).toBe(true);
+    expect(c.routing.strategy).toBe('fill-first');
+  });
+
+  it.each([
+    ['port: "eighty"', 'port:'],
+    ['port: 70000', 'port:'],
+    ['codex:\n  issuer: not a url', 'codex.issuer:'],
+    ['routing:\n  strategy: random', 'routing.strategy:'],
+    ['prot: 8080', 'unknown key(s): prot'],
+    ['api-keys: [short]', 'api-keys.0:'],
+    ['port: [1', 'Invalid YAML'],
+  ])('rejects %j naming the key path', (yaml, expected) => {
+    const dir = tempDir();
+    writeConfig(dir, yaml);
+    expect(() => loadConfig({ env: {}, cwd: dir })).toThrow(ConfigError);
+    expect(() => loadConfig({ env: {}, cwd: dir })).toThrow(expected);
+  });
+
+  it('rejects bad env values', () => {
+    expect(() => loadConfig({ env: { CLIPROXY_PORT: 'x' }, cwd: tempDir() })).toThrow(/CLIPROXY_PORT/);
+    expect(() => loadConfig({ env: { CLIPROXY_CODEX_ISSUER: 'nope' }, cwd: tempDir() })).toThrow(/CLIPROXY_CODEX_ISSUER/);
+    expect(() => loadConfig({ env: { CLIPROXY_ROUTING_STRATEGY: 'x' }, cwd: tempDir() })).toThrow(/CLIPROXY_ROUTING_STRATEGY/);
+  });
+
+  it('a missing explicit config file is an error', () => {
+    expect(() => loadConfig({ env: {}, cwd: tempDir(), flags: { config: 'nope.yaml' } })).toThrow(/Config file not found/);
+  });
+
+  it('config.example.yaml is valid and documents every key', async () => {
+    const example = path.resolve(import.meta.dirname, '../../config.example.yaml');
+    const c = loadConfig({ env: {}, cwd: tempDir(), flags: { config: example } });
+    expect(c.modelAliases['gpt-4-code']).toBeDefined();
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(example, 'utf8');
+    for (const key of ['host', 'port', 'auth-dir', 'api-keys', 'debug', 'max-body-mb', 'request-retry', 'model-aliases', 'models-cache-seconds', 'issuer', 'base-url', 'client-id', 'originator', 'request-timeout-seconds', 'strategy', 'session-affinity', 'session-affinity-ttl-seconds', 'transient-seconds', 'max-backoff-seconds', 'lead-seconds']) {
+      expect(text, key).toMatch(new RegExp(`^\\s*#?\\s*${key}:`, 'm'));
+    }
+  });
+
+  it('an invalid config file makes a command exit non-zero with the key path', async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, 'port: -1\n');
+    const ctx = captureContext({ cwd: dir });
+    const code = await main(['status', '--config', file], ctx);
+    expect(code).not.toBe(0);
+    expect(ctx.err()).toContain('port:');
+  });
+});
