@@ -136,6 +136,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     refresh: {
       leadSeconds: f.refresh?.['lead-seconds'] ?? 300,
     },
+    store: resolveStore(env, f),
     source: file ?? 'defaults',
   };
+}
+
+function resolveStore(env: NodeJS.ProcessEnv, f: ConfigFile): Config['store'] {
+  const typeEnv = env.CLIPROXY_STORE;
+  if (typeEnv && typeEnv !== 'file' && typeEnv !== 'postgres') throw new ConfigError(`CLIPROXY_STORE: expected "file" or "postgres", got "${typeEnv}"`);
+  const postgresUrl = env.CLIPROXY_POSTGRES_URL ?? f.store?.['postgres-url'];
+  const type = (typeEnv as 'file' | 'postgres' | undefined) ?? f.store?.type ?? 'file';
+  if (type === 'postgres' && !postgresUrl) throw new ConfigError('store.postgres-url: required when store.type is postgres (or set CLIPROXY_POSTGRES_URL)');
+  return { type, postgresUrl, postgresTable: f.store?.['postgres-table'] ?? 'cliproxy_accounts' };
 }

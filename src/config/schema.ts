@@ -55,6 +55,14 @@ export const fileSchema = z
       })
       .strict()
       .optional(),
+    store: z
+      .object({
+        type: z.enum(['file', 'postgres']).optional(),
+        'postgres-url': z.string().min(1).optional(),
+        'postgres-table': z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and underscores only').optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -89,6 +97,12 @@ export interface Config {
   };
   refresh: {
     leadSeconds: number;
+  };
+  /** Where accounts are kept: the auth dir (default) or a PostgreSQL table shared by several instances. */
+  store: {
+    type: 'file' | 'postgres';
+    postgresUrl?: string;
+    postgresTable: string;
   };
   /** Where the config came from: a file path, or 'defaults'. */
   source: string;

@@ -102,6 +102,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { CLIPROXY_ROUTING_STRATEGY: 'x' }, cwd: tempDir() })).toThrow(/CLIPROXY_ROUTING_STRATEGY/);
   });
 
+  it('store: file by default, postgres needs a URL', () => {
+    expect(loadConfig({ env: {}, cwd: tempDir() }).store).toEqual({ type: 'file', postgresUrl: undefined, postgresTable: 'cliproxy_accounts' });
+    expect(() => loadConfig({ env: { CLIPROXY_STORE: 'postgres' }, cwd: tempDir() })).toThrow(/store.postgres-url/);
+    const c = loadConfig({ env: { CLIPROXY_STORE: 'postgres', CLIPROXY_POSTGRES_URL: 'postgres://u@127.0.0.1/db' }, cwd: tempDir() });
+    expect(c.store.type).toBe('postgres');
+    expect(() => loadConfig({ env: { CLIPROXY_STORE: 'redis' }, cwd: tempDir() })).toThrow(/CLIPROXY_STORE/);
+  });
+
   it('a missing explicit config file is an error', () => {
     expect(() => loadConfig({ env: {}, cwd: tempDir(), flags: { config: 'nope.yaml' } })).toThrow(/Config file not found/);
   });
@@ -112,7 +120,7 @@ describe('loadConfig', () => {
     expect(c.modelAliases['gpt-4-code']).toBeDefined();
     const { readFileSync } = await import('node:fs');
     const text = readFileSync(example, 'utf8');
-    for (const key of ['host', 'port', 'auth-dir', 'api-keys', 'debug', 'max-body-mb', 'request-retry', 'model-aliases', 'models-cache-seconds', 'issuer', 'base-url', 'client-id', 'originator', 'request-timeout-seconds', 'strategy', 'session-affinity', 'session-affinity-ttl-seconds', 'transient-seconds', 'max-backoff-seconds', 'lead-seconds']) {
+    for (const key of ['host', 'port', 'auth-dir', 'api-keys', 'debug', 'max-body-mb', 'request-retry', 'model-aliases', 'models-cache-seconds', 'issuer', 'base-url', 'client-id', 'originator', 'request-timeout-seconds', 'strategy', 'session-affinity', 'session-affinity-ttl-seconds', 'transient-seconds', 'max-backoff-seconds', 'lead-seconds', 'type', 'postgres-url', 'postgres-table']) {
       expect(text, key).toMatch(new RegExp(`^\\s*#?\\s*${key}:`, 'm'));
     }
   });

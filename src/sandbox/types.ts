@@ -1,0 +1,83 @@
+/**
+ * Public types of the sandbox (the local emulator of the OpenAI issuer and the Codex backend).
+ */
+import type { Clock } from '../util/clock.js';
+
+export interface SandboxOptions {
+  port?: number;
+  host?: string;
+  autoApprove?: boolean;
+  /** Lifetime of minted access tokens; default 3600. */
+  accessTokenTtlSeconds?: number;
+  /** `interval` returned by the device usercode endpoint; default 5 (tests use 1). */
+  deviceIntervalSeconds?: number;
+  /** How long a device code stays usable; default 900. */
+  deviceCodeTtlSeconds?: number;
+  /** Silence request logs (tests). */
+  quiet?: boolean;
+  /** OAuth client id the issuer accepts; default the public Codex client id. */
+  clientId?: string;
+  /** Time source for token expiry, quotas and device codes; default the system clock. */
+  clock?: Clock;
+  /** Where request log lines go when not quiet; default stderr. Never receives secrets. */
+  log?: (line: string) => void;
+}
+
+export interface SandboxAccountSpec {
+  email?: string;
+  /** default 'plus' */
+  plan?: string;
+  accountId?: string;
+}
+
+export interface MintedAccount {
+  accountId: string;
+  email: string;
+  plan: string;
+  idToken: string;
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+export interface SandboxStats {
+  requests: number;
+  refreshes: number;
+  refreshReuses: number;
+  rateLimited: number;
+  failures: number;
+}
+
+export type SandboxFault =
+  | { kind: 'status'; status: 429 | 500 | 503; account?: string; times?: number; resetsInSeconds?: number }
+  | { kind: 'disconnect'; account?: string; times?: number; afterEvents?: number }
+  | { kind: 'response_failed'; account?: string; times?: number }
+  | { kind: 'slow'; account?: string; times?: number; delayMs: number };
+
+export interface Sandbox {
+  /** http://127.0.0.1:N — the issuer: OAuth + device endpoints at the root. */
+  url: string;
+  /** Same as url. */
+  issuer: string;
+  /** url + '/backend-api/codex' */
+  baseUrl: string;
+  port: number;
+  close(): Promise<void>;
+  setAutoApprove(on: boolean): void;
+  /** Identity used by the next approval (browser or device). */
+  queueAccount(spec: SandboxAccountSpec): void;
+  /** Approves a pending device code programmatically. */
+  approveDevice(userCode: string, spec?: SandboxAccountSpec): void;
+  /** Creates an account and valid tokens without any login flow. */
+  mintAccount(spec?: SandboxAccountSpec): MintedAccount;
+  /** Requests per window for an account (accountId or email). */
+  setQuota(account: string, q: { limit: number; resetsInSeconds: number }): void;
+  addFault(f: SandboxFault): void;
+  /** Every current access token of that account (or of all accounts) now gets 401 token_expired. */
+  expireAccessTokens(account?: string): void;
+  /** Next refresh of any current refresh token of that account (or all) → 401 refresh_token_invalidated. */
+  revokeRefreshTokens(account?: string): void;
+  /** Per account (accountId or email) or totals. */
+  stats(account?: string): SandboxStats;
+  resetStats(): void;
+}

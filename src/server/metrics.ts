@@ -1,0 +1,48 @@
+/**
+ * Prometheus metrics on a Registry of our own (never prom-client's global one, so two servers in
+ * one process do not clash). Account labels are `accountLabel(accountId)`: 8 hex of sha256, never
+ * an email or a token.
+ */
+import { createHash } from 'node:crypto';
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export function accountLabel(accountId: string): string {
+  return createHash('sha256').update(accountId, 'utf8').digest('hex').slice(0, 8);
+}
+
+export interface ServerMetrics {
+  registry: Registry;
+  requests: Counter<'route' | 'method' | 'status'>;
+  upstreamAttempts: Counter<'account' | 'outcome'>;
+  activeStreams: Gauge;
+  accounts: Gauge<'state'>;
+}
+
+export function createMetrics(accountCounts: () => { total: number; usable: number }): ServerMetrics {
+  const registry = new Registry();
+  const requests = new Counter({
+    name: 'cliproxy_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [registry],
+  });
+  const upstreamAttempts = new Counter({
+    name: 'cliproxy_upstream_attempts_total',
+    help: 'Upstream /responses attempts by account (sha256 prefix of the account id) and outcome (ok or failure kind)',
+    labelNames: ['account', 'outcome'] as const,
+    registers: [registry],
+  });
+  const activeStreams = new Gauge({ name: 'cliproxy_active_streams', help: 'Streaming responses in progress', registers: [registry] });
+  const accounts = new Gauge({
+    name: 'cliproxy_accounts',
+    help: 'Accounts known to the pool (total) and able to serve now (usable)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const c = accountCounts();
+      this.set({ state: 'total' }, c.total);
+      this.set({ state: 'usable' }, c.usable);
+    },
+  });
+  return { registry, requests, upstreamAttempts, activeStreams, accounts };
+}
