@@ -57,6 +57,8 @@ export class AccountEntry {
   readonly counters: AccountCounters = { requests: 0, successes: 0, failures: 0, inputTokens: 0, outputTokens: 0, lastUsed: null };
   cooldownUntil: number | null = null;
   cooldownReason: string | null = null;
+  /** Times the selector handed this account out (counted at pick time, so concurrent picks see each other). */
+  picks = 0;
   /** Consecutive failures without a known reset time; drives the exponential backoff. */
   backoffLevel = 0;
   /** Consecutive transient refresh failures; drives the refresh retry backoff. */
@@ -119,7 +121,10 @@ export class AccountEntry {
 
   recordUsage(usage: UsageSnapshot | undefined): void {
     if (!usage || (!usage.primary && !usage.secondary)) return;
-    this.usage = { ...this.usage, ...usage };
+    const next: UsageSnapshot = { ...this.usage };
+    if (usage.primary) next.primary = usage.primary;
+    if (usage.secondary) next.secondary = usage.secondary;
+    this.usage = next;
   }
 
   state(now: number): AccountStateName {

@@ -11,10 +11,12 @@ export function credentialFromTokens(
   method: AuthMethod,
   now: number,
   pkce?: { method: 'S256'; challenge: string },
+  /** Used when neither token carries `chatgpt_account_id` (e.g. auth.json's `tokens.account_id`). */
+  fallbackAccountId?: string,
 ): Credential {
   const id = readClaims(tokens.idToken);
   const access = readClaims(tokens.accessToken);
-  const accountId = id.accountId ?? access.accountId;
+  const accountId = id.accountId ?? access.accountId ?? fallbackAccountId;
   if (!accountId) {
     throw new Error('The issuer returned tokens without a chatgpt_account_id claim; this login cannot be used with the Codex backend.');
   }

@@ -1,18 +1,46 @@
 import { Option, type Command } from 'commander';
 import { CliError } from '../errors.js';
-import type { CliContext } from './context.js';
+import { HostNotAllowedError } from '../server/host-policy.js';
+import { startServer } from '../server/run.js';
+import { configFrom, writeLine, type CliContext, type CommonOptions } from './context.js';
 import { parsePort, withCommonOptions } from './common-options.js';
+
+interface ServeOptions extends CommonOptions {
+  host?: string;
+  port?: number;
+}
 
 export function registerServe(program: Command, ctx: CliContext): Command {
   const cmd = program
     .command('serve', { isDefault: true })
     .description('start the OpenAI-compatible API server (the default command)')
-    .addOption(new Option('--host <host>', 'address to bind (default 127.0.0.1)'))
+    .addOption(new Option('--host <host>', 'address to bind (default 127.0.0.1; another address needs api-keys)'))
     .addOption(new Option('--port <port>', 'port to listen on (default 8080)').argParser(parsePort));
   withCommonOptions(cmd);
-  cmd.action(async () => {
-    void ctx;
-    throw new CliError('serve: not implemented yet');
+  cmd.action(async (opts: ServeOptions) => {
+    const config = configFrom(ctx, opts);
+    let handle;
+    try {
+      handle = await startServer(config, { clock: ctx.clock, stdout: ctx.stdout, stderr: ctx.stderr });
+    } catch (err) {
+      if (err instanceof HostNotAllowedError) throw new CliError(err.message, 78);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new CliError(`Port ${config.port} on ${config.host} is already in use: pick another with --port.`, 1);
+      if (code === 'EACCES') throw new CliError(`Not allowed to listen on ${config.host}:${config.port} (ports below 1024 need privileges).`, 1);
+      if (code === 'EADDRNOTAVAIL') throw new CliError(`Cannot listen on ${config.host}: no such local address.`, 1);
+      throw err;
+    }
+    const server = handle;
+    await new Promise<void>((resolve) => {
+      const off = ctx.onInterrupt(() => {
+        off();
+        writeLine(ctx.stderr, 'Shutting down…');
+        server.close().then(resolve, (err: unknown) => {
+          writeLine(ctx.stderr, `error while shutting down: ${(err as Error).message}`);
+          resolve();
+        });
+      });
+    });
   });
   return cmd;
 }

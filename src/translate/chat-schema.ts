@@ -196,6 +196,18 @@ export function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p) => (typeof p === 'symbol' ? p.description ?? '' : String(p))).join('.');
 }
 
+/**
+ * Finds the issue that best explains a failure: inside a union, the branch whose shape matches
+ * the value's type (an array content whose part has a bad `type`, say) rather than "matches nothing".
+ */
+function innermostIssue(issue: z.core.$ZodIssue, input: unknown): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue;
+  const branch = issue.errors.find((errs) => !errs.some((e) => e.code === 'invalid_type' && e.path.length === 0));
+  const first = branch?.[0];
+  if (!first) return issue;
+  return innermostIssue({ ...first, path: [...issue.path, ...first.path] } as z.core.$ZodIssue, input);
+}
+
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   const where = issuePath(issue.path);
   const value = valueAt(input, issue.path);
@@ -203,12 +215,21 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
     case 'invalid_type':
       if (value === undefined) return `Missing required parameter: '${where}'.`;
       return `Invalid type for '${where}': expected ${issue.expected}, got ${typeName(value)}.`;
-    case 'invalid_union':
-      if (issue.note === 'No matching discriminator' || isDiscriminatorMiss(issue)) {
-        const key = lastKey(issue.path);
-        return `Invalid value for '${where}': ${describeDiscriminator(value, key)}`;
+    case 'invalid_union': {
+      const options = (issue as { options?: unknown[] }).options;
+      if (issue.errors.length === 0 && Array.isArray(options)) {
+        if (value === undefined) return `Missing required parameter: '${where}'.`;
+        return `Invalid value for '${where}': ${shortValue(value)}. Supported values are: ${options.map((v) => `'${String(v)}'`).join(', ')}.`;
+      }
+      const expected = issue.errors
+        .map((errs) => errs.find((e) => e.code === 'invalid_type' && e.path.length === 0))
+        .map((e) => (e && e.code === 'invalid_type' ? e.expected : undefined))
+        .filter((e): e is NonNullable<typeof e> => e !== undefined);
+      if (expected.length === issue.errors.length) {
+        return `Invalid type for '${where}': expected ${[...new Set(expected)].join(' or ')}, got ${typeName(value)}.`;
       }
       return `Invalid value for '${where}': ${shortValue(value)} does not match any accepted shape.`;
+    }
     case 'invalid_value':
       return `Invalid value for '${where}': ${shortValue(value)}. Supported values are: ${issue.values.map((v) => `'${String(v)}'`).join(', ')}.`;
     case 'too_small':
@@ -218,22 +239,6 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
     default:
       return `Invalid value for '${where}': ${issue.message}.`;
   }
-}
-
-function isDiscriminatorMiss(issue: z.core.$ZodIssueInvalidUnion): boolean {
-  return issue.errors.length === 0;
-}
-
-function describeDiscriminator(value: unknown, key: string | undefined): string {
-  if (value && typeof value === 'object' && key === undefined) return 'unsupported shape.';
-  const obj = value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
-  const disc = obj?.['role'] ?? obj?.['type'];
-  return disc === undefined ? `missing 'role' or 'type'.` : `unsupported ${obj?.['role'] !== undefined ? 'role' : 'type'} '${String(disc)}'.`;
-}
-
-function lastKey(path: readonly PropertyKey[]): string | undefined {
-  const k = path[path.length - 1];
-  return typeof k === 'string' ? k : undefined;
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
@@ -262,10 +267,13 @@ function shortValue(v: unknown): string {
  * problem (`messages.0.content`), the message says what is wrong there.
  */
 export function invalidRequestFromZod(error: z.ZodError, input: unknown): InvalidRequestError {
-  const issue = error.issues[0];
-  if (!issue) return new InvalidRequestError('Invalid request body.');
+  const top = error.issues[0];
+  if (!top) return new InvalidRequestError('Invalid request body.');
+  const issue = innermostIssue(top, input);
   const param = issuePath(issue.path) || null;
-  return new InvalidRequestError(describeIssue(issue, input), { param, code: issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined ? 'missing_required_parameter' : 'invalid_value' });
+  const message = describeIssue(issue, input);
+  const code = message.startsWith('Missing required parameter') ? 'missing_required_parameter' : 'invalid_value';
+  return new InvalidRequestError(message, { param, code });
 }
 
 /** Validates a parsed JSON body; throws InvalidRequestError (with `param`) when it does not fit. */

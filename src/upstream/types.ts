@@ -15,6 +15,8 @@ export interface UsageWindow {
   windowMinutes?: number;
   /** ms since epoch */
   resetAt?: number;
+  /** x-codex-*-reset-after-seconds as sent (relative to when the response was received). */
+  resetAfterSeconds?: number;
 }
 export interface UsageSnapshot {
   primary?: UsageWindow;

@@ -1,0 +1,433 @@
+import type { Config } from '../config/schema.js';
+import { RateLimitError, ServiceUnavailableError } from '../errors.js';
+import { UpstreamFailure, type UpstreamAuth, type UsageSnapshot } from '../upstream/types.js';
+import { abortError, type Clock } from '../util/clock.js';
+import { scrubText } from '../util/redact.js';
+import { AccountEntry, tokenNeedsRefresh, type AccountStatus } from './account-state.js';
+import { cooldownFor } from './cooldowns.js';
+import { silentLogger, type Logger } from './logger.js';
+import { Refresher, type TokenRefreshClient } from './refresher.js';
+import { SessionAffinity, createSelector, type Selector } from './selector.js';
+import type { AccountStore, StoredAccount } from './store.js';
+
+export type { AccountStatus, AccountStateName } from './account-state.js';
+export type { Logger } from './logger.js';
+
+/**
+ * The account pool: many ChatGPT accounts behaving as one larger, reliable account.
+ * It loads accounts from the store (and follows it), picks one per request (strategy +
+ * session affinity), keeps tokens fresh (single-flight, cross-process lock), cools accounts
+ * down after limits and failures, and retries a failed attempt on the next account.
+ */
+
+export interface PoolAccount {
+  accountId: string;
+  email: string;
+  planType: string;
+  auth: UpstreamAuth;
+}
+
+export interface AttemptInfo {
+  /** 1-based attempt number within this request. */
+  attempt: number;
+  account: PoolAccount;
+}
+
+export interface PoolOptions {
+  store: AccountStore;
+  tokens: TokenRefreshClient;
+  clock: Clock;
+  config: Config;
+  log?: Logger;
+  /** Jitter source in [0, 1) for proactive refresh times (default Math.random). */
+  random?: () => number;
+}
+
+export interface PoolResult {
+  ok: boolean;
+  inputTokens?: number;
+  outputTokens?: number;
+  usage?: UsageSnapshot;
+  /** A failure seen after the attempt returned (mid-stream): an UpstreamFailure also cools the account down. */
+  failure?: unknown;
+}
+
+export class AccountPool {
+  private readonly store: AccountStore;
+  private readonly clock: Clock;
+  private readonly config: Config;
+  private readonly log: Logger;
+  private readonly entries = new Map<string, AccountEntry>();
+  private readonly selector: Selector;
+  private readonly affinity: SessionAffinity;
+  private readonly refresher: Refresher;
+  private nextOrder = 0;
+  private unwatch: (() => void) | null = null;
+  private reloading: Promise<void> | null = null;
+  private reloadAgain = false;
+  private loggedProblems = new Map<string, string>();
+  private stopped = false;
+
+  constructor(opts: PoolOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock;
+    this.config = opts.config;
+    this.log = opts.log ?? silentLogger;
+    this.selector = createSelector(opts.config.routing.strategy);
+    this.affinity = new SessionAffinity(opts.config.routing.sessionAffinityTtlSeconds * 1000);
+    this.refresher = new Refresher({
+      store: opts.store,
+      tokens: opts.tokens,
+      clock: opts.clock,
+      config: opts.config,
+      log: this.log,
+      random: opts.random ?? Math.random,
+    });
+  }
+
+  /** Loads every account, starts following the store, schedules proactive refreshes. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.refresher.setActive(true);
+    await this.applyListing(true);
+    this.unwatch = this.store.watch(() => {
+      void this.reload();
+    });
+  }
+
+  /** Stops watching and scheduling; waits for refreshes in flight so no write happens after it resolves. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.refresher.setActive(false);
+    this.unwatch?.();
+    this.unwatch = null;
+    for (const e of this.entries.values()) this.refresher.cancel(e);
+    await this.reloading?.catch(() => undefined);
+    await Promise.allSettled([...this.entries.values()].map((e) => e.refreshing ?? Promise.resolve()));
+    for (const e of this.entries.values()) this.refresher.cancel(e);
+  }
+
+  /** Re-lists the store now (the watcher calls this; concurrent calls coalesce). */
+  reload(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.reloadAgain = false;
+        await this.applyListing(false);
+      } while (this.reloadAgain && !this.stopped);
+    };
+    this.reloading = run().finally(() => {
+      this.reloading = null;
+    });
+    return this.reloading;
+  }
+
+  size(): { total: number; usable: number } {
+    let usable = 0;
+    for (const e of this.entries.values()) if (e.isUsable()) usable++;
+    return { total: this.entries.size, usable };
+  }
+
+  snapshot(): AccountStatus[] {
+    const now = this.clock.now();
+    return this.sortedEntries().map((e) => e.status(now));
+  }
+
+  /** Forces a refresh of one account (single-flight, under the store lock). Resolves false when the account is unknown or the refresh failed. */
+  async refreshAccount(accountId: string): Promise<boolean> {
+    const e = this.entries.get(accountId);
+    if (!e || !e.isUsable()) return false;
+    try {
+      await this.refresher.refresh(e, { trigger: 'forced', staleAccessToken: e.credential.accessToken });
+      return e.isUsable();
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Runs `attempt` on an eligible account. An UpstreamFailure thrown by the attempt (it must
+   * throw before anything reached the client) cools the account down and the attempt runs
+   * again on the next eligible account, up to `request-retry` more times; a 401 refreshes the
+   * token once and retries on the same account. Throws RateLimitError (429,
+   * all_accounts_rate_limited) when every usable account is cooling, ServiceUnavailableError
+   * (503) when no account is usable, and the failure itself for kinds that are the request's
+   * fault (bad_request, not_found, response_failed).
+   */
+  async withAccount<T>(req: { affinityKey?: string; signal?: AbortSignal }, attempt: (a: AttemptInfo) => Promise<T>): Promise<T> {
+    const { signal } = req;
+    const tried = new Set<string>();
+    const maxAccounts = 1 + this.config.requestRetry;
+    let accountsAttempted = 0;
+    let attempts = 0;
+    let lastFailure: unknown;
+
+    while (accountsAttempted < maxAccounts) {
+      if (signal?.aborted) throw abortError(signal);
+      const entry = this.pick(req.affinityKey, tried);
+      if (!entry) break;
+      tried.add(entry.accountId);
+      if (!(await this.ensureFresh(entry, signal))) continue;
+      accountsAttempted++;
+
+      let refreshedAfter401 = false;
+      for (;;) {
+        attempts++;
+        const account = toPoolAccount(entry);
+        entry.recordAttempt(this.clock.now());
+        try {
+          const result = await attempt({ attempt: attempts, account });
+          entry.recordSuccess();
+          if (req.affinityKey && this.config.routing.sessionAffinity) this.affinity.bind(req.affinityKey, entry.accountId, this.clock.now());
+          return result;
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          entry.recordFailure();
+          if (!(err instanceof UpstreamFailure)) throw err;
+          lastFailure = err;
+          entry.recordUsage(err.usage);
+          if (err.kind === 'unauthorized' && !refreshedAfter401) {
+            refreshedAfter401 = true;
+            if (await this.refreshAfterUnauthorized(entry, account.auth.accessToken, signal)) continue; // same account, once
+            break;
+          }
+          if (!this.applyFailure(entry, err)) throw err;
+          break;
+        }
+      }
+    }
+    throw this.exhaustedError(lastFailure);
+  }
+
+  /** Records what a request that `withAccount` handed out finally did (tokens, usage headers, a late failure). */
+  recordResult(accountId: string, r: PoolResult): void {
+    const e = this.entries.get(accountId);
+    if (!e) return;
+    e.recordTokens(r.inputTokens, r.outputTokens);
+    e.recordUsage(r.usage);
+    if (!r.ok) {
+      e.recordFailure();
+      if (r.failure instanceof UpstreamFailure) {
+        e.recordUsage(r.failure.usage);
+        this.applyFailure(e, r.failure);
+      }
+    }
+  }
+
+  // ---- selection -------------------------------------------------------------------------
+
+  private sortedEntries(): AccountEntry[] {
+    return [...this.entries.values()].sort((a, b) => a.order - b.order);
+  }
+
+  private pick(affinityKey: string | undefined, exclude: ReadonlySet<string>): AccountEntry | undefined {
+    const now = this.clock.now();
+    const eligible = this.sortedEntries().filter((e) => e.isUsable() && !e.isCooling(now) && !exclude.has(e.accountId));
+    if (eligible.length === 0) return undefined;
+    const useAffinity = affinityKey !== undefined && affinityKey !== '' && this.config.routing.sessionAffinity;
+    if (useAffinity) {
+      const boundId = this.affinity.get(affinityKey, now);
+      const bound = boundId === undefined ? undefined : eligible.find((e) => e.accountId === boundId);
+      if (bound) {
+        bound.picks++;
+        this.affinity.bind(affinityKey, bound.accountId, now);
+        return bound;
+      }
+    }
+    const chosen = this.selector.pick(
+      eligible.map((e) => ({ accountId: e.accountId, order: e.order, picks: e.picks, usage: e.usage })),
+      now,
+    );
+    const entry = this.entries.get(chosen.accountId)!;
+    entry.picks++;
+    if (useAffinity) this.affinity.bind(affinityKey, entry.accountId, now);
+    return entry;
+  }
+
+  /** Refreshes first when the token is expired or about to be (the request waits). False when the account cannot be used now. */
+  private async ensureFresh(entry: AccountEntry, signal: AbortSignal | undefined): Promise<boolean> {
+    if (!tokenNeedsRefresh(entry.credential, this.clock.now())) return true;
+    try {
+      await raceAbort(this.refresher.refresh(entry, { trigger: 'expiry', staleAccessToken: entry.credential.accessToken }), signal);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+    }
+    return entry.isUsable() && !entry.isCooling(this.clock.now()) && !tokenNeedsRefresh(entry.credential, this.clock.now());
+  }
+
+  /** After a 401: refresh once (or adopt what another process stored). True when a different token is now in place. */
+  private async refreshAfterUnauthorized(entry: AccountEntry, failedAccessToken: string, signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      await raceAbort(this.refresher.refresh(entry, { trigger: 'unauthorized', staleAccessToken: failedAccessToken }), signal);
+    } catch (err) {
+      if (signal?.aborted) throw err;
+    }
+    if (entry.isUsable() && entry.credential.accessToken !== failedAccessToken) return true;
+    if (entry.isUsable()) {
+      const now = this.clock.now();
+      const d = cooldownFor(new UpstreamFailure('unauthorized', 'unauthorized'), now, entry.backoffLevel, this.config.cooldown);
+      if (d) this.coolDown(entry, d.until, d.reason, d.escalate);
+    }
+    return false;
+  }
+
+  /** Cools the account down for a failure. False when the failure is the request's fault (not retried). */
+  private applyFailure(entry: AccountEntry, failure: UpstreamFailure): boolean {
+    const now = this.clock.now();
+    const d = cooldownFor(failure, now, entry.backoffLevel, this.config.cooldown);
+    if (!d) return false;
+    this.coolDown(entry, d.until, d.reason, d.escalate);
+    return true;
+  }
+
+  private coolDown(entry: AccountEntry, until: number, reason: string, escalate: boolean): void {
+    if (escalate) entry.backoffLevel++;
+    entry.coolDown(until, reason);
+    this.log.warn(
+      { accountId: entry.accountId, email: entry.credential.email, reason, cooldownUntil: new Date(until).toISOString() },
+      'Codex account cooling down',
+    );
+  }
+
+  private exhaustedError(lastFailure: unknown): Error {
+    const now = this.clock.now();
+    const all = this.sortedEntries();
+    const usable = all.filter((e) => e.isUsable());
+    if (usable.length === 0) return this.noUsableAccountError(all);
+    const cooling = usable.filter((e) => e.isCooling(now));
+    if (cooling.length === usable.length) {
+      const soonest = Math.min(...cooling.map((e) => e.cooldownUntil!));
+      const retryAfterSeconds = Math.max(1, Math.ceil((soonest - now) / 1000));
+      const n = usable.length;
+      return new RateLimitError(
+        `${n === 1 ? 'The only usable Codex account is' : `All ${n} usable Codex accounts are`} rate limited or cooling down; ` +
+          `the soonest is available again in ${retryAfterSeconds}s (at ${new Date(soonest).toISOString()}).`,
+        { code: 'all_accounts_rate_limited', retryAfterSeconds },
+      );
+    }
+    if (lastFailure) return lastFailure instanceof Error ? lastFailure : new Error(scrubText(String(lastFailure)));
+    return new ServiceUnavailableError('No Codex account could serve the request; try again shortly.');
+  }
+
+  private noUsableAccountError(all: AccountEntry[]): ServiceUnavailableError {
+    if (all.length === 0) {
+      return new ServiceUnavailableError(`No Codex accounts are loaded from ${this.store.description}. Run \`cliproxy login\` to add one.`);
+    }
+    const needLogin = all.filter((e) => e.credential.needsLogin && !e.credential.disabled);
+    const disabled = all.filter((e) => e.credential.disabled);
+    const parts: string[] = [];
+    if (needLogin.length > 0) {
+      const reasons = [...new Set(needLogin.map((e) => e.credential.needsLogin!.reason))].join(', ');
+      parts.push(`${needLogin.length} ${needLogin.length === 1 ? 'needs' : 'need'} a new login (${reasons})`);
+    }
+    if (disabled.length > 0) parts.push(`${disabled.length} ${disabled.length === 1 ? 'is' : 'are'} disabled`);
+    return new ServiceUnavailableError(
+      `No usable Codex account: of ${all.length}, ${parts.join(' and ')}. Run \`cliproxy login\` to sign in again (\`cliproxy status\` lists the accounts).`,
+    );
+  }
+
+  // ---- discovery ---------------------------------------------------------------------------
+
+  private async applyListing(initial: boolean): Promise<void> {
+    let listing;
+    try {
+      listing = await this.store.list();
+    } catch (err) {
+      this.log.error({ store: this.store.description, err: err instanceof Error ? scrubText(err.message) : String(err) }, 'Could not list Codex accounts');
+      if (initial) throw err;
+      return;
+    }
+    if (this.stopped && !initial) return;
+
+    const problems = new Map<string, string>();
+    for (const p of listing.problems) {
+      problems.set(p.location, p.reason);
+      if (this.loggedProblems.get(p.location) !== p.reason) {
+        const reason = scrubText(p.reason);
+        this.log.error({ location: p.location, reason }, `Skipping account file ${p.location}: ${reason}`);
+      }
+    }
+    this.loggedProblems = problems;
+
+    const seen = new Set<string>();
+    for (const stored of listing.accounts) {
+      const id = stored.credential.accountId;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const existing = this.entries.get(id);
+      if (existing) {
+        this.mergeStored(existing, stored);
+        continue;
+      }
+      const entry = new AccountEntry(stored, this.nextOrder++);
+      this.entries.set(id, entry);
+      this.refresher.schedule(entry);
+      if (!initial) this.log.info({ accountId: id, email: stored.credential.email, location: stored.location }, 'Codex account added');
+    }
+    for (const [id, entry] of this.entries) {
+      if (seen.has(id)) continue;
+      this.refresher.cancel(entry);
+      this.affinity.forget(id);
+      this.entries.delete(id);
+      this.log.info({ accountId: id, email: entry.credential.email }, 'Codex account removed');
+    }
+
+    if (initial) {
+      const { total, usable } = this.size();
+      const extra = total === usable ? '' : ` (${usable} usable)`;
+      this.log.info({ store: this.store.description, total, usable }, `Loaded ${total} Codex accounts${extra}`);
+    }
+  }
+
+  /** A changed entry: newer tokens replace ours (ours win when our lastRefresh is later); flags always follow the store. */
+  private mergeStored(entry: AccountEntry, stored: StoredAccount): void {
+    const mem = entry.credential;
+    const s = stored.credential;
+    entry.location = stored.location;
+    const wasUsable = entry.isUsable();
+    const tokensDiffer = s.refreshToken !== mem.refreshToken || s.accessToken !== mem.accessToken;
+    if (tokensDiffer && (mem.lastRefresh ?? 0) > (s.lastRefresh ?? 0)) {
+      entry.credential = { ...mem, disabled: s.disabled, email: s.email, planType: s.planType, extra: s.extra };
+    } else {
+      entry.credential = s;
+    }
+    if (tokensDiffer && entry.credential === s) {
+      entry.refreshBackoffLevel = 0;
+      if (entry.cooldownReason === 'refresh_failed' || entry.cooldownReason === 'unauthorized') entry.clearCooldown();
+    }
+    const usable = entry.isUsable();
+    if (usable !== wasUsable) {
+      this.log.info({ accountId: s.accountId, email: s.email, state: entry.state(this.clock.now()) }, usable ? 'Codex account usable again' : 'Codex account no longer usable');
+    }
+    if (usable !== wasUsable || (tokensDiffer && entry.credential === s)) this.refresher.schedule(entry);
+  }
+}
+
+function toPoolAccount(e: AccountEntry): PoolAccount {
+  const c = e.credential;
+  return { accountId: c.accountId, email: c.email, planType: c.planType, auth: { accessToken: c.accessToken, accountId: c.accountId } };
+}
+
+/** Waits for `p`, or rejects as soon as `signal` aborts (the shared work `p` stands for goes on). */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

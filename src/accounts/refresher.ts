@@ -1,0 +1,228 @@
+import type { Config } from '../config/schema.js';
+import type { Clock } from '../util/clock.js';
+import type { Credential, TokenSet } from './credential.js';
+import type { AccountStore } from './store.js';
+import { readClaims } from '../auth/id-token-claims.js';
+import { TokenEndpointError } from '../auth/token-errors.js';
+import { MAX_REFRESH_AGE_MS, tokenNeedsRefresh, type AccountEntry } from './account-state.js';
+import { refreshRetryDelayMs } from './cooldowns.js';
+import type { Logger } from './logger.js';
+import { scrubText } from '../util/redact.js';
+
+/**
+ * Token refresh for pool accounts. Refresh tokens are single-use, so:
+ * - one refresh per account at a time in this process (concurrent callers share one promise);
+ * - across processes, the store's refresh lock, and inside it the account is re-read first:
+ *   when another process already rotated the tokens they are adopted without calling the issuer;
+ * - new tokens are saved to the store before they are handed to anyone.
+ */
+
+export interface TokenRefreshClient {
+  refresh(refreshToken: string, signal?: AbortSignal): Promise<TokenSet>;
+}
+
+/**
+ * Why a refresh was asked for.
+ * - expiry: a request is about to use a token that is expired or about to be.
+ * - proactive: the scheduled refresh (lead time before expiry, or the 8-day age limit).
+ * - unauthorized: the upstream answered 401 with `staleAccessToken`.
+ * - forced: an explicit request (management, tests).
+ */
+export type RefreshTrigger = 'expiry' | 'proactive' | 'unauthorized' | 'forced';
+
+export interface RefresherDeps {
+  store: AccountStore;
+  tokens: TokenRefreshClient;
+  clock: Clock;
+  config: Config;
+  log: Logger;
+  /** Source of jitter in [0, 1). */
+  random: () => number;
+}
+
+/** Upper bound of the random jitter subtracted from the proactive refresh time. */
+const MAX_JITTER_MS = 60_000;
+
+export class Refresher {
+  private active = true;
+
+  constructor(private readonly deps: RefresherDeps) {}
+
+  /** While inactive (the pool is stopped) nothing is scheduled. */
+  setActive(on: boolean): void {
+    this.active = on;
+  }
+
+  /**
+   * Makes sure the account's token is fresh. Joins the refresh already in flight for this
+   * account, if any. Rejects when the refresh failed (the entry then says why: needs-login or
+   * cooling); a caller that was only waiting should check the entry rather than the error.
+   */
+  refresh(entry: AccountEntry, opts: { trigger: RefreshTrigger; staleAccessToken: string }): Promise<void> {
+    if (entry.refreshing) return entry.refreshing;
+    const flight = this.run(entry, opts).finally(() => {
+      entry.refreshing = null;
+    });
+    entry.refreshing = flight;
+    // the scheduler and waiters handle the outcome; never leave an unhandled rejection behind
+    flight.catch(() => undefined);
+    return flight;
+  }
+
+  /** (Re)schedules the proactive refresh: `leadSeconds` (minus jitter) before expiry, or at the 8-day age limit. */
+  schedule(entry: AccountEntry, delayOverrideMs?: number): void {
+    this.cancel(entry);
+    if (!this.active || !entry.isUsable()) return;
+    const now = this.deps.clock.now();
+    let delay: number;
+    if (delayOverrideMs !== undefined) {
+      delay = delayOverrideMs;
+    } else {
+      const c = entry.credential;
+      const leadMs = this.deps.config.refresh.leadSeconds * 1000;
+      const jitterMs = this.deps.random() * Math.min(MAX_JITTER_MS, leadMs * 0.2);
+      let dueAt = Infinity;
+      if (c.expiresAt !== null) dueAt = c.expiresAt - leadMs - jitterMs;
+      if (c.lastRefresh !== null) dueAt = Math.min(dueAt, c.lastRefresh + MAX_REFRESH_AGE_MS);
+      if (!Number.isFinite(dueAt)) return;
+      delay = Math.max(0, dueAt - now);
+    }
+    entry.cancelScheduledRefresh = this.deps.clock.schedule(delay, () => {
+      entry.cancelScheduledRefresh = null;
+      void this.refresh(entry, { trigger: 'proactive', staleAccessToken: entry.credential.accessToken }).catch(() => undefined);
+    });
+  }
+
+  cancel(entry: AccountEntry): void {
+    entry.cancelScheduledRefresh?.();
+    entry.cancelScheduledRefresh = null;
+  }
+
+  private async run(entry: AccountEntry, opts: { trigger: RefreshTrigger; staleAccessToken: string }): Promise<void> {
+    const { store, log } = this.deps;
+    let retryInMs: number | undefined;
+    try {
+      await store.withRefreshLock(entry.accountId, async () => {
+        await this.adoptStored(entry);
+        const cur = entry.credential;
+        if (!entry.isUsable()) return;
+        const now = this.deps.clock.now();
+        const needed = cur.accessToken === opts.staleAccessToken ? opts.trigger !== 'expiry' || tokenNeedsRefresh(cur, now) : tokenNeedsRefresh(cur, now);
+        if (!needed) return;
+
+        let tokens: TokenSet;
+        try {
+          tokens = await this.deps.tokens.refresh(cur.refreshToken);
+        } catch (err) {
+          if (err instanceof TokenEndpointError && err.permanent) {
+            await this.markNeedsLogin(entry, refreshFailureReason(err));
+            throw err;
+          }
+          retryInMs = this.onTransientFailure(entry, err);
+          throw err;
+        }
+        const next = withRefreshedTokens(cur, tokens, this.deps.clock.now());
+        try {
+          entry.location = await store.save(next);
+        } catch (err) {
+          // the old refresh token is spent: keep the new pair in memory rather than lose the account
+          log.error({ accountId: cur.accountId, email: cur.email, err: errorText(err) }, 'Refreshed tokens could not be saved; keeping them in memory');
+        }
+        entry.credential = next;
+        entry.refreshBackoffLevel = 0;
+        if (entry.cooldownReason === 'refresh_failed' || entry.cooldownReason === 'unauthorized') entry.clearCooldown();
+        log.info({ accountId: cur.accountId, email: cur.email, trigger: opts.trigger, expiresAt: next.expiresAt }, 'Refreshed Codex tokens');
+      });
+    } finally {
+      this.schedule(entry, retryInMs);
+    }
+  }
+
+  /**
+   * Re-reads the account inside the lock. Tokens another process (or a new login) wrote are
+   * adopted unless ours are newer; a needs-login mark another process persisted is adopted too.
+   */
+  private async adoptStored(entry: AccountEntry): Promise<void> {
+    let stored;
+    try {
+      stored = await this.deps.store.load(entry.accountId);
+    } catch (err) {
+      this.deps.log.warn({ accountId: entry.accountId, err: errorText(err) }, 'Could not re-read the account before refreshing');
+      return;
+    }
+    if (!stored) return;
+    const mem = entry.credential;
+    const s = stored.credential;
+    const tokensDiffer = s.refreshToken !== mem.refreshToken || s.accessToken !== mem.accessToken;
+    if (tokensDiffer) {
+      if ((s.lastRefresh ?? 0) < (mem.lastRefresh ?? 0)) return;
+      entry.credential = s;
+      entry.location = stored.location;
+      this.deps.log.info({ accountId: s.accountId, email: s.email }, 'Adopted tokens refreshed by another process');
+      return;
+    }
+    if (s.needsLogin && !mem.needsLogin) {
+      entry.credential = { ...mem, needsLogin: s.needsLogin };
+    }
+  }
+
+  private async markNeedsLogin(entry: AccountEntry, reason: string): Promise<void> {
+    const now = this.deps.clock.now();
+    const next: Credential = { ...entry.credential, needsLogin: { reason, at: now } };
+    entry.credential = next;
+    entry.clearCooldown();
+    this.cancel(entry);
+    this.deps.log.warn({ accountId: next.accountId, email: next.email, reason }, 'Codex account needs a new login (run `cliproxy login`)');
+    try {
+      entry.location = await this.deps.store.save(next);
+    } catch (err) {
+      this.deps.log.error({ accountId: next.accountId, err: errorText(err) }, 'Could not persist the needs-login mark');
+    }
+  }
+
+  /** Backs off; the account cools down meanwhile if its current token cannot be used. Returns the retry delay. */
+  private onTransientFailure(entry: AccountEntry, err: unknown): number {
+    const now = this.deps.clock.now();
+    const delay = refreshRetryDelayMs(entry.refreshBackoffLevel, this.deps.config.cooldown);
+    entry.refreshBackoffLevel++;
+    if (tokenNeedsRefresh(entry.credential, now)) entry.coolDown(now + delay, 'refresh_failed');
+    this.deps.log.warn(
+      { accountId: entry.accountId, email: entry.credential.email, err: errorText(err), retryInMs: delay },
+      'Token refresh failed; retrying later',
+    );
+    return delay;
+  }
+}
+
+/** The credential with a refreshed token set applied (the refresh token is kept when the issuer did not rotate it). */
+export function withRefreshedTokens(cur: Credential, t: TokenSet, now: number): Credential {
+  const access = readClaims(t.accessToken);
+  const id = t.idToken ? readClaims(t.idToken) : {};
+  const expiresAt = access.expiresAt ?? (t.expiresIn !== undefined ? now + t.expiresIn * 1000 : null);
+  const { needsLogin: _cleared, ...rest } = cur;
+  void _cleared;
+  return {
+    ...rest,
+    idToken: t.idToken || cur.idToken,
+    accessToken: t.accessToken,
+    refreshToken: t.refreshToken || cur.refreshToken,
+    tokenType: t.tokenType || cur.tokenType,
+    expiresAt,
+    lastRefresh: now,
+    email: id.email ?? cur.email,
+    planType: id.planType ?? cur.planType,
+  };
+}
+
+/** The reason stored in `needsLogin`: the issuer's code (refresh_token_reused, …), else the status. */
+export function refreshFailureReason(err: TokenEndpointError): string {
+  if (err.code) return err.code;
+  if (err.status !== undefined) return `http_${err.status}`;
+  return 'refresh_failed';
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof TokenEndpointError) return `${err.name}${err.status !== undefined ? ` ${err.status}` : ''}${err.code ? ` ${err.code}` : ''}`;
+  if (err instanceof Error) return scrubText(`${err.name}: ${err.message}`);
+  return String(err);
+}

@@ -1,0 +1,67 @@
+/**
+ * The composition root: from a Config, build the store, token client, upstream client and
+ * account pool that `serve`, `exec` and `demo` share, so all three take the same code path.
+ */
+import { FileAccountStore } from '../accounts/file-store.js';
+import type { Logger } from '../accounts/logger.js';
+import { silentLogger } from '../accounts/logger.js';
+import { AccountPool } from '../accounts/pool.js';
+import type { AccountStore } from '../accounts/store.js';
+import { TokenClient } from '../auth/token-client.js';
+import type { Config } from '../config/schema.js';
+import { CodexClient } from '../upstream/codex-client.js';
+import type { UpstreamClient } from '../upstream/types.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { packageVersion } from './version.js';
+
+export interface Runtime {
+  config: Config;
+  clock: Clock;
+  store: AccountStore;
+  upstream: UpstreamClient;
+  pool: AccountPool;
+  /** Stops the pool and closes the upstream connections. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Defaults to the file store over config.authDir. */
+  store?: AccountStore;
+}
+
+export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? silentLogger;
+  const store = opts.store ?? new FileAccountStore({ dir: config.authDir, clock });
+  const tokens = new TokenClient({ issuer: config.codex.issuer, clientId: config.codex.clientId });
+  const upstream = new CodexClient({
+    baseUrl: config.codex.baseUrl,
+    originator: config.codex.originator,
+    version: packageVersion(),
+    clock,
+    requestTimeoutMs: config.codex.requestTimeoutSeconds * 1000,
+  });
+  const pool = new AccountPool({ store, tokens, clock, config, log });
+  try {
+    await pool.start();
+  } catch (err) {
+    await upstream.close();
+    throw err;
+  }
+  let closed = false;
+  return {
+    config,
+    clock,
+    store,
+    upstream,
+    pool,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.stop();
+      await upstream.close();
+    },
+  };
+}

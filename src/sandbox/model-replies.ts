@@ -1,0 +1,190 @@
+/**
+ * The deterministic model behind the sandbox backend. From a Responses request body it
+ * decides what the "model" answers (pure; no I/O):
+ *  - last input item is a function_call_output → `Tool result: <output>`
+ *  - last user text "Return X." → `X`
+ *  - function tools present (tool_choice not "none") and the last item is a user message →
+ *    one function_call to the tool named in the text (else the first), arguments = the first
+ *    JSON object in the text (else `{}`)
+ *  - input_image parts in the last user message → `I see N image(s).`
+ *  - otherwise → `Echo: <last user text>`
+ * text.format json_object/json_schema wraps a text reply as `{"answer":"<reply>"}`; with
+ * reasoning.effort (not none/minimal) and reasoning.summary a reasoning item comes first.
+ */
+
+export const SANDBOX_MODELS = ['gpt-5', 'gpt-5-codex', 'gpt-5.1', 'gpt-5.1-codex', 'gpt-5.1-codex-mini', 'codex-mini-latest'] as const;
+
+export type PlannedItem =
+  | { type: 'reasoning'; summary: string }
+  | { type: 'message'; text: string }
+  | { type: 'function_call'; name: string; arguments: string };
+
+export interface ReplyPlan {
+  items: PlannedItem[];
+  /** Text of the last user message (what the reply was derived from). */
+  userText: string;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Normalizes `input` (a string or a list of items) into a list of items. */
+export function inputItems(input: unknown): Json[] {
+  if (typeof input === 'string') return [{ type: 'message', role: 'user', content: input }];
+  if (!Array.isArray(input)) return [];
+  return input.filter(isObject);
+}
+
+function itemType(item: Json): string {
+  if (typeof item.type === 'string') return item.type;
+  return typeof item.role === 'string' ? 'message' : '';
+}
+
+function contentParts(item: Json): Json[] {
+  const c = item.content;
+  if (typeof c === 'string') return [{ type: 'input_text', text: c }];
+  return Array.isArray(c) ? c.filter(isObject) : [];
+}
+
+function partsText(parts: Json[]): string {
+  return parts
+    .filter((p) => ['input_text', 'output_text', 'text'].includes(String(p.type)) && typeof p.text === 'string')
+    .map((p) => p.text as string)
+    .join('\n');
+}
+
+function lastUserMessage(items: Json[]): Json | undefined {
+  for (let i = items.length - 1; i >= 0; i--) {
+    const it = items[i]!;
+    if (itemType(it) === 'message' && it.role === 'user') return it;
+  }
+  return undefined;
+}
+
+/** Stringifies a function_call_output's `output` (string, or a list of content parts). */
+function toolOutputText(output: unknown): string {
+  if (typeof output === 'string') return output;
+  if (Array.isArray(output)) return partsText(output.filter(isObject));
+  if (isObject(output) && typeof output.content === 'string') return output.content;
+  return JSON.stringify(output ?? '');
+}
+
+/** The first balanced {...} that parses as a JSON object, re-serialized compactly. */
+export function firstJsonObject(text: string): string | undefined {
+  for (let start = text.indexOf('{'); start >= 0; start = text.indexOf('{', start + 1)) {
+    let depth = 0;
+    let inString = false;
+    for (let i = start; i < text.length; i++) {
+      const ch = text[i];
+      if (inString) {
+        if (ch === '\\') i++;
+        else if (ch === '"') inString = false;
+        continue;
+      }
+      if (ch === '"') inString = true;
+      else if (ch === '{') depth++;
+      else if (ch === '}') {
+        depth--;
+        if (depth === 0) {
+          try {
+            const parsed: unknown = JSON.parse(text.slice(start, i + 1));
+            if (isObject(parsed)) return JSON.stringify(parsed);
+          } catch {
+            // not JSON: try the next "{"
+          }
+          break;
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+function functionToolNames(tools: unknown): string[] {
+  if (!Array.isArray(tools)) return [];
+  const names: string[] = [];
+  for (const t of tools) {
+    if (!isObject(t) || t.type !== 'function') continue;
+    const name = typeof t.name === 'string' ? t.name : isObject(t.function) && typeof t.function.name === 'string' ? t.function.name : undefined;
+    if (name) names.push(name);
+  }
+  return names;
+}
+
+function chooseTool(names: string[], toolChoice: unknown, userText: string): string | undefined {
+  if (names.length === 0 || toolChoice === 'none') return undefined;
+  if (isObject(toolChoice) && toolChoice.type === 'function') {
+    const forced = typeof toolChoice.name === 'string' ? toolChoice.name : isObject(toolChoice.function) ? String(toolChoice.function.name) : undefined;
+    if (forced && names.includes(forced)) return forced;
+  }
+  return names.find((n) => userText.includes(n)) ?? names[0];
+}
+
+const RETURN_RE = /^\s*Return\s+([\s\S]*?)\.?\s*$/;
+
+function wantsJson(body: Json): boolean {
+  const text = body.text;
+  if (!isObject(text) || !isObject(text.format)) return false;
+  return text.format.type === 'json_object' || text.format.type === 'json_schema';
+}
+
+function wantsReasoningSummary(body: Json): boolean {
+  const r = body.reasoning;
+  if (!isObject(r)) return false;
+  const effort = r.effort;
+  if (typeof effort !== 'string' || effort === 'none' || effort === 'minimal') return false;
+  return typeof r.summary === 'string' && r.summary !== 'none';
+}
+
+export function planReply(body: Json): ReplyPlan {
+  const items = inputItems(body.input);
+  const user = lastUserMessage(items);
+  const userParts = user ? contentParts(user) : [];
+  const userText = partsText(userParts);
+  const last = items[items.length - 1];
+  const planned: PlannedItem[] = [];
+  if (wantsReasoningSummary(body)) planned.push({ type: 'reasoning', summary: `Thinking about: ${userText.slice(0, 40)}` });
+
+  let text: string | undefined;
+  const lastType = last ? itemType(last) : '';
+  const returned = RETURN_RE.exec(userText);
+  if (last && (lastType === 'function_call_output' || lastType === 'custom_tool_call_output')) {
+    text = `Tool result: ${toolOutputText(last.output)}`;
+  } else if (returned) {
+    text = returned[1] ?? '';
+  } else {
+    const tool = last && last === user ? chooseTool(functionToolNames(body.tools), body.tool_choice, userText) : undefined;
+    if (tool) {
+      planned.push({ type: 'function_call', name: tool, arguments: firstJsonObject(userText) ?? '{}' });
+      return { items: planned, userText };
+    }
+    const images = userParts.filter((p) => p.type === 'input_image').length;
+    text = images > 0 ? `I see ${images} image(s).` : `Echo: ${userText}`;
+  }
+  planned.push({ type: 'message', text: wantsJson(body) ? JSON.stringify({ answer: text }) : text });
+  return { items: planned, userText };
+}
+
+/** Splits text into deltas before each space ("a b c" → "a", " b", " c"). */
+export function textDeltas(text: string): string[] {
+  if (text === '') return [];
+  return text.split(/(?= )/);
+}
+
+/** Splits function arguments into at least two deltas. */
+export function argumentDeltas(args: string): string[] {
+  const n = Math.max(2, Math.ceil(args.length / 16));
+  const size = Math.max(1, Math.ceil(args.length / n));
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i += size) out.push(args.slice(i, i + size));
+  while (out.length < 2) out.push('');
+  return out;
+}
+
+/** Rough token count (4 characters per token, at least 1). */
+export function estimateTokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
+}

@@ -1,0 +1,108 @@
+/**
+ * The HTTP server: fastify with OpenAI-shaped errors everywhere, client auth on the API scope,
+ * one plugin per route file. buildServer does not listen; run.ts does.
+ */
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { AccountPool } from '../accounts/pool.js';
+import type { Config } from '../config/schema.js';
+import { ApiError } from '../errors.js';
+import type { UpstreamClient } from '../upstream/types.js';
+import type { Clock } from '../util/clock.js';
+import { LOG_REDACT_PATHS } from '../util/redact.js';
+import { registerClientAuth } from './client-auth.js';
+import { routeNotFound, sendApiError, toClientError } from './error-mapping.js';
+import type { HandlerDeps } from './handlers/deps.js';
+import { accountLabel, createMetrics } from './metrics.js';
+import { ModelCatalog } from './model-catalog.js';
+import { chatCompletionsRoutes } from './routes/chat-completions.js';
+import type { RouteContext } from './routes/context.js';
+import { modelsRoutes } from './routes/models.js';
+import { responsesRoutes } from './routes/responses.js';
+import { accountsStatusRoutes } from './routes/accounts-status.js';
+
+export interface ServerDeps {
+  config: Config;
+  pool: AccountPool;
+  upstream: UpstreamClient;
+  clock: Clock;
+  /** false: no logs (tests); true: pino to stdout; an object: pino options (e.g. {stream}). Default true. */
+  logger?: boolean | Record<string, unknown>;
+}
+
+const QUIET_ROUTES = new Set(['/healthz', '/metrics']);
+
+function loggerOptions(logger: ServerDeps['logger'], debug: boolean): FastifyServerOptions['logger'] {
+  if (logger === false) return false;
+  const base = { level: debug ? 'debug' : 'info', redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } };
+  return logger === true || logger === undefined ? base : { ...base, ...logger };
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { config, pool, upstream, clock } = deps;
+  const app = Fastify({
+    logger: loggerOptions(deps.logger, config.debug),
+    bodyLimit: Math.floor(config.maxBodyMb * 1024 * 1024),
+    // one summary line per request from the onResponse hook below instead of fastify's two
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+
+  const metrics = createMetrics(() => pool.size());
+  const catalog = new ModelCatalog({
+    pool,
+    upstream,
+    clock,
+    cacheSeconds: config.modelsCacheSeconds,
+    aliases: config.modelAliases,
+    log: app.log,
+  });
+  const handlers: HandlerDeps = {
+    pool,
+    upstream,
+    catalog,
+    clock,
+    log: app.log,
+    onAttempt: (accountId, outcome) => metrics.upstreamAttempts.inc({ account: accountLabel(accountId), outcome }),
+  };
+  const ctx: RouteContext = { handlers, catalog, metrics };
+
+  app.setErrorHandler((err, req, reply) => {
+    if (reply.raw.destroyed) {
+      req.log.debug({ err: (err as Error).message }, 'client went away before the response');
+      return;
+    }
+    const apiError = toClientError(err, { now: clock.now(), maxBodyMb: config.maxBodyMb });
+    if (apiError.status >= 500 && !(err instanceof ApiError)) req.log.error({ err }, 'request failed');
+    else if (apiError.status >= 500) req.log.warn({ status: apiError.status, code: apiError.code }, apiError.message);
+    return sendApiError(reply, apiError);
+  });
+  app.setNotFoundHandler((req, reply) => sendApiError(reply, routeNotFound(req.method, req.url)));
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    const line = { method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (QUIET_ROUTES.has(route)) req.log.debug(line, 'request');
+    else req.log.info(line, 'request');
+  });
+
+  app.get('/healthz', async () => {
+    const accounts = pool.size();
+    return { status: accounts.usable > 0 ? 'ok' : 'no_usable_accounts', accounts };
+  });
+
+  await app.register(async (api) => {
+    registerClientAuth(api, config.apiKeys);
+    await api.register(chatCompletionsRoutes, ctx);
+    await api.register(responsesRoutes, ctx);
+    await api.register(modelsRoutes, ctx);
+    api.get('/metrics', async (_req, reply) => {
+      reply.type(metrics.registry.contentType);
+      return metrics.registry.metrics();
+    });
+    await api.register(accountsStatusRoutes, { pool });
+  });
+
+  return app;
+}

@@ -1,0 +1,189 @@
+/**
+ * POST /v1/responses (and /backend-api/codex/responses): pass-through for Responses clients.
+ * The body gets only the fixes the backend requires; a streaming client receives the upstream's
+ * SSE bytes unchanged (parsed on the side only to know whether the stream ended properly, and to
+ * append a response.failed event when it did not); a non-streaming client gets the assembled
+ * response object.
+ */
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+import type { PoolAccount } from '../../accounts/pool.js';
+import { InvalidRequestError } from '../../errors.js';
+import { fixResponsesRequest } from '../../translate/responses-request.js';
+import { responseFromEvents } from '../../translate/responses-assembler.js';
+import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../../upstream/types.js';
+import { upstreamFailureToApiError } from '../error-mapping.js';
+import { abortError } from '../../util/clock.js';
+import type { CallOptions, HandlerDeps } from './deps.js';
+import { affinityKeyOf } from './session.js';
+import {
+  PRELUDE_EVENTS,
+  TERMINAL_EVENTS,
+  asUpstreamFailure,
+  cancelQuietly,
+  collectRest,
+  failureFromEvent,
+  isFailureEvent,
+  openStream,
+  recordOutcome,
+} from './upstream-events.js';
+
+export type ResponsesOutcome =
+  | { kind: 'json'; response: Record<string, unknown> }
+  | { kind: 'stream'; bytes: AsyncIterable<Uint8Array> };
+
+/**
+ * Watches SSE bytes go by without changing them: remembers the response id, the first event
+ * past the prelude and the terminal event (O(1) memory, whatever the stream length).
+ */
+class SseWatcher {
+  responseId: string | undefined;
+  firstContent: ResponsesEvent | undefined;
+  terminal: ResponsesEvent | undefined;
+  private readonly decoder = new TextDecoder();
+  private readonly parser: EventSourceParser;
+
+  constructor() {
+    this.parser = createParser({
+      onEvent: (msg) => {
+        let ev: ResponsesEvent;
+        try {
+          ev = JSON.parse(msg.data) as ResponsesEvent;
+        } catch {
+          return;
+        }
+        if (typeof ev !== 'object' || ev === null) return;
+        if (typeof ev.type !== 'string' && msg.event) ev = { ...ev, type: msg.event };
+        const id = (ev['response'] as { id?: unknown } | undefined)?.id;
+        if (typeof id === 'string') this.responseId = id;
+        if (!this.firstContent && !PRELUDE_EVENTS.has(ev.type)) this.firstContent = ev;
+        if (!this.terminal && TERMINAL_EVENTS.has(ev.type)) this.terminal = ev;
+      },
+    });
+  }
+
+  feed(bytes: Uint8Array): void {
+    this.parser.feed(this.decoder.decode(bytes, { stream: true }));
+  }
+
+  /** The events recordOutcome needs (the terminal one carries the token usage). */
+  get summary(): ResponsesEvent[] {
+    return this.terminal ? [this.terminal] : [];
+  }
+}
+
+interface OpenedRaw {
+  account: PoolAccount;
+  stream: UpstreamStream;
+  head: Uint8Array[];
+  rest: AsyncIterator<Uint8Array>;
+  watcher: SseWatcher;
+}
+
+async function openRaw(deps: HandlerDeps, account: PoolAccount, body: Record<string, unknown>, call: CallOptions): Promise<OpenedRaw> {
+  let stream: UpstreamStream;
+  try {
+    stream = await deps.upstream.responses(account.auth, body, { signal: call.signal, sessionId: call.sessionId });
+  } catch (err) {
+    const failure = asUpstreamFailure(err, call.signal);
+    deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : 'aborted');
+    throw failure;
+  }
+  if (call.signal.aborted) {
+    cancelQuietly(stream);
+    throw abortError(call.signal);
+  }
+  call.signal.addEventListener('abort', () => cancelQuietly(stream), { once: true });
+  const rest = stream.raw()[Symbol.asyncIterator]();
+  const watcher = new SseWatcher();
+  const head: Uint8Array[] = [];
+  try {
+    while (!watcher.firstContent) {
+      const next = await rest.next();
+      if (next.done) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
+      head.push(next.value);
+      watcher.feed(next.value);
+    }
+    const first = watcher.firstContent;
+    if (isFailureEvent(first)) throw failureFromEvent(first);
+  } catch (err) {
+    cancelQuietly(stream);
+    const failure = asUpstreamFailure(err, call.signal);
+    deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : 'aborted');
+    throw failure;
+  }
+  deps.onAttempt?.(account.accountId, 'ok');
+  return { account, stream, head, rest, watcher };
+}
+
+/** The SSE bytes of a response.failed event that closes a stream the upstream abandoned. */
+export function failedEventBytes(responseId: string | undefined, code: string, message: string): Uint8Array {
+  const event = {
+    type: 'response.failed',
+    response: { id: responseId ?? null, object: 'response', status: 'failed', error: { code, message }, output: [] },
+  };
+  return new TextEncoder().encode(`event: response.failed\ndata: ${JSON.stringify(event)}\n\n`);
+}
+
+export async function handleResponses(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ResponsesOutcome> {
+  if (rawBody === null || typeof rawBody !== 'object' || Array.isArray(rawBody)) {
+    throw new InvalidRequestError('The request body must be a JSON object.', { code: 'invalid_value' });
+  }
+  const input = rawBody as Record<string, unknown>;
+  if (typeof input['model'] !== 'string' || !input['model']) {
+    throw new InvalidRequestError("Missing required parameter: 'model'.", { param: 'model', code: 'missing_required_parameter' });
+  }
+  const model = await deps.catalog.resolve(input['model'], call.signal);
+  const { body, dropped, clientWantsStream } = fixResponsesRequest({ ...input, model });
+  if (dropped.length) deps.log.debug({ dropped }, 'dropped parameters the Codex backend does not accept');
+
+  const affinityKey = affinityKeyOf({ promptCacheKey: body['prompt_cache_key'], user: input['user'] }, call.sessionId);
+  const sessionId = typeof body['prompt_cache_key'] === 'string' ? (body['prompt_cache_key'] as string) : call.sessionId;
+  const attemptCall = { signal: call.signal, sessionId };
+
+  if (!clientWantsStream) {
+    const result = await deps.pool.withAccount({ affinityKey, signal: call.signal }, async ({ account }) => {
+      const opened = await openStream(deps, account, body, attemptCall);
+      const events = await collectRest(opened, call.signal);
+      return { opened, events };
+    });
+    recordOutcome(deps, result.opened.account.accountId, true, result.events, result.opened.stream.usage);
+    return { kind: 'json', response: responseFromEvents(result.events) };
+  }
+
+  const opened = await deps.pool.withAccount({ affinityKey, signal: call.signal }, ({ account }) => openRaw(deps, account, body, attemptCall));
+
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    let ok = false;
+    let failure: unknown;
+    try {
+      for (const b of opened.head) yield b;
+      while (!opened.watcher.terminal) {
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await opened.rest.next();
+        } catch (err) {
+          throw asUpstreamFailure(err, call.signal);
+        }
+        if (next.done) break;
+        opened.watcher.feed(next.value);
+        yield next.value;
+      }
+      const terminal = opened.watcher.terminal;
+      if (!terminal) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
+      if (isFailureEvent(terminal)) failure = failureFromEvent(terminal);
+      ok = !isFailureEvent(terminal);
+    } catch (err) {
+      if (call.signal.aborted) return;
+      const failed = err instanceof UpstreamFailure ? err : new UpstreamFailure('server', 'internal error while streaming');
+      if (err instanceof UpstreamFailure) failure = err; // our own bugs do not cool the account down
+      deps.log.warn({ kind: failed.kind, code: failed.code }, 'upstream failed mid-stream');
+      const api = upstreamFailureToApiError(failed, deps.clock.now());
+      yield failedEventBytes(opened.watcher.responseId, failed.code ?? failed.kind, api.message);
+    } finally {
+      if (!ok) cancelQuietly(opened.stream);
+      if (!call.signal.aborted) recordOutcome(deps, opened.account.accountId, ok, opened.watcher.summary, opened.stream.usage, failure);
+    }
+  }
+
+  return { kind: 'stream', bytes: bytes() };
+}

@@ -1,0 +1,138 @@
+/**
+ * One upstream attempt, read far enough to know it worked: the request is sent and events are
+ * read up to the first one that carries content (past response.created / in_progress). Anything
+ * that fails before that point (HTTP status, network, a response.failed) is thrown as an
+ * UpstreamFailure so the pool can retry on another account; nothing has reached the client yet.
+ */
+import type { PoolAccount } from '../../accounts/pool.js';
+import { UpstreamFailure, type ResponsesEvent, type UpstreamStream, type UsageSnapshot } from '../../upstream/types.js';
+import { TERMINAL_EVENT_TYPES, failureFromEvent as upstreamFailureFromEvent } from '../../upstream/events.js';
+import { abortError } from '../../util/clock.js';
+import type { CallOptions, HandlerDeps } from './deps.js';
+
+export const TERMINAL_EVENTS = TERMINAL_EVENT_TYPES;
+/** Events that come before any output; an attempt is not committed until something past them arrived. */
+export const PRELUDE_EVENTS: ReadonlySet<string> = new Set(['response.created', 'response.in_progress', 'response.queued']);
+
+export interface OpenedStream {
+  account: PoolAccount;
+  stream: UpstreamStream;
+  /** Events already read (prelude plus the first content event), to be replayed first. */
+  head: ResponsesEvent[];
+  /** The remaining events. */
+  rest: AsyncIterator<ResponsesEvent>;
+}
+
+/** A response.failed / error event → UpstreamFailure('response_failed'). */
+export function failureFromEvent(ev: ResponsesEvent): UpstreamFailure {
+  return upstreamFailureFromEvent(ev) ?? new UpstreamFailure('response_failed', 'the upstream response failed');
+}
+
+export function isFailureEvent(ev: ResponsesEvent): boolean {
+  return ev.type === 'response.failed' || ev.type === 'error';
+}
+
+/** Errors thrown while reading the body that are not already classified become network failures. */
+export function asUpstreamFailure(err: unknown, signal: AbortSignal): unknown {
+  if (err instanceof UpstreamFailure) return err;
+  if (signal.aborted) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new UpstreamFailure('network', `upstream stream broke: ${message}`, { cause: err });
+}
+
+/** Usage numbers from a response.completed event, for pool.recordResult. */
+export function tokenCounts(events: readonly ResponsesEvent[]): { inputTokens?: number; outputTokens?: number } {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const ev = events[i]!;
+    if (!TERMINAL_EVENTS.has(ev.type)) continue;
+    const usage = (ev['response'] as { usage?: { input_tokens?: unknown; output_tokens?: unknown } } | undefined)?.usage;
+    return {
+      inputTokens: typeof usage?.input_tokens === 'number' ? usage.input_tokens : undefined,
+      outputTokens: typeof usage?.output_tokens === 'number' ? usage.output_tokens : undefined,
+    };
+  }
+  return {};
+}
+
+export function cancelQuietly(stream: UpstreamStream): void {
+  try {
+    stream.cancel();
+  } catch {
+    // already finished
+  }
+}
+
+/** Runs one attempt on `account`: opens the stream and reads up to the first content event. */
+export async function openStream(
+  deps: HandlerDeps,
+  account: PoolAccount,
+  body: Record<string, unknown>,
+  call: CallOptions & { sessionId?: string },
+): Promise<OpenedStream> {
+  let stream: UpstreamStream;
+  try {
+    stream = await deps.upstream.responses(account.auth, body, { signal: call.signal, sessionId: call.sessionId });
+  } catch (err) {
+    const failure = asUpstreamFailure(err, call.signal);
+    deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : 'aborted');
+    throw failure;
+  }
+  const onAbort = () => cancelQuietly(stream);
+  if (call.signal.aborted) {
+    cancelQuietly(stream);
+    throw abortError(call.signal);
+  }
+  call.signal.addEventListener('abort', onAbort, { once: true });
+  const rest = stream.events()[Symbol.asyncIterator]();
+  const head: ResponsesEvent[] = [];
+  try {
+    for (;;) {
+      const next = await rest.next();
+      if (next.done) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
+      const ev = next.value;
+      if (isFailureEvent(ev)) throw failureFromEvent(ev);
+      head.push(ev);
+      if (!PRELUDE_EVENTS.has(ev.type)) break;
+    }
+  } catch (err) {
+    call.signal.removeEventListener('abort', onAbort);
+    cancelQuietly(stream);
+    const failure = asUpstreamFailure(err, call.signal);
+    deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : 'aborted');
+    throw failure;
+  }
+  deps.onAttempt?.(account.accountId, 'ok');
+  return { account, stream, head, rest };
+}
+
+/** Reads every remaining event; throws UpstreamFailure on response.failed or a broken stream. */
+export async function collectRest(opened: OpenedStream, signal: AbortSignal): Promise<ResponsesEvent[]> {
+  const events = [...opened.head];
+  try {
+    for (;;) {
+      const next = await opened.rest.next();
+      if (next.done) break;
+      if (isFailureEvent(next.value)) throw failureFromEvent(next.value);
+      events.push(next.value);
+      if (TERMINAL_EVENTS.has(next.value.type)) break;
+    }
+  } catch (err) {
+    cancelQuietly(opened.stream);
+    throw asUpstreamFailure(err, signal);
+  }
+  if (!events.some((e) => TERMINAL_EVENTS.has(e.type))) {
+    throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
+  }
+  return events;
+}
+
+export function recordOutcome(
+  deps: HandlerDeps,
+  accountId: string,
+  ok: boolean,
+  events: readonly ResponsesEvent[],
+  usage: UsageSnapshot | undefined,
+  failure?: unknown,
+): void {
+  deps.pool.recordResult(accountId, { ok, ...tokenCounts(events), usage, failure });
+}

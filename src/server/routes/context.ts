@@ -1,0 +1,10 @@
+import type { HandlerDeps } from '../handlers/deps.js';
+import type { ModelCatalog } from '../model-catalog.js';
+import type { ServerMetrics } from '../metrics.js';
+
+/** What every route plugin receives as its options. */
+export interface RouteContext {
+  handlers: HandlerDeps;
+  catalog: ModelCatalog;
+  metrics: ServerMetrics;
+}

@@ -1,0 +1,30 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { handleResponses } from '../handlers/responses.js';
+import { sessionHeaderOf } from '../handlers/session.js';
+import { abortOnClientClose, sendSse } from '../sse.js';
+import type { RouteContext } from './context.js';
+
+async function* counted(bytes: AsyncIterable<Uint8Array>, onStart: () => void, onEnd: () => void): AsyncGenerator<Uint8Array> {
+  onStart();
+  try {
+    yield* bytes;
+  } finally {
+    onEnd();
+  }
+}
+
+/** /v1/responses for Responses clients, and /backend-api/codex/responses for clients whose base_url is a Codex backend. */
+export const responsesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  for (const path of ['/v1/responses', '/backend-api/codex/responses']) {
+    app.post(path, async (req, reply) => {
+      const controller = abortOnClientClose(reply);
+      const outcome = await handleResponses(ctx.handlers, req.body, {
+        signal: controller.signal,
+        sessionId: sessionHeaderOf(req.headers),
+      });
+      if (outcome.kind === 'json') return outcome.response;
+      const gauge = ctx.metrics.activeStreams;
+      return sendSse(reply, counted(outcome.bytes, () => gauge.inc(), () => gauge.dec()));
+    });
+  }
+};

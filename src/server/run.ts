@@ -1,0 +1,103 @@
+/**
+ * Starting the server for real: check the bind address against the API-key rule, build the
+ * runtime (store, pool, upstream), listen, and print where it listens and how many accounts
+ * it loaded. Used by `cliproxy serve` and `cliproxy demo`.
+ */
+import type { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../accounts/logger.js';
+import { silentLogger } from '../accounts/logger.js';
+import { createRuntime, type Runtime } from '../app/runtime.js';
+import type { Config } from '../config/schema.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { buildServer } from './app.js';
+import { assertHostAllowed } from './host-policy.js';
+
+export interface StartServerDeps {
+  clock?: Clock;
+  /** Where the startup lines go. */
+  stdout: Writable;
+  /** Where the logs go (pino JSON lines). */
+  stderr: Writable;
+  /** An existing runtime (the server then does not close it); default: built from config. */
+  runtime?: Runtime;
+  /** false disables request logs (tests). */
+  logs?: boolean;
+}
+
+export interface ServerHandle {
+  app: FastifyInstance;
+  runtime: Runtime;
+  host: string;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+export function formatUrl(host: string, port: number): string {
+  const h = host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+/** A logger whose target is set later (the pool starts before fastify's logger exists). */
+function forwardingLogger(): { log: Logger; setTarget(l: Logger): void } {
+  let target: Logger = silentLogger;
+  return {
+    log: {
+      debug: (o, m) => target.debug(o, m),
+      info: (o, m) => target.info(o, m),
+      warn: (o, m) => target.warn(o, m),
+      error: (o, m) => target.error(o, m),
+    },
+    setTarget(l) {
+      target = l;
+    },
+  };
+}
+
+export async function startServer(config: Config, deps: StartServerDeps): Promise<ServerHandle> {
+  assertHostAllowed(config.host, config.apiKeys);
+  const clock = deps.clock ?? systemClock;
+  const poolLog = forwardingLogger();
+  const ownsRuntime = deps.runtime === undefined;
+  const runtime = deps.runtime ?? (await createRuntime(config, { clock, log: poolLog.log }));
+  let app: FastifyInstance;
+  try {
+    app = await buildServer({
+      config,
+      pool: runtime.pool,
+      upstream: runtime.upstream,
+      clock,
+      logger: deps.logs === false ? false : { stream: deps.stderr },
+    });
+    poolLog.setTarget(app.log.child({ component: 'pool' }));
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    if (ownsRuntime) await runtime.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = formatUrl(config.host, port);
+  const { total, usable } = runtime.pool.size();
+  deps.stdout.write(`listening on ${url}\n`);
+  deps.stdout.write(`Loaded ${total} Codex account${total === 1 ? '' : 's'}${total !== usable ? ` (${usable} usable now)` : ''}\n`);
+  if (total === 0) deps.stdout.write(`No accounts in ${runtime.store.description}: sign one in with \`cliproxy login\`.\n`);
+  if (config.apiKeys.length === 0) deps.stdout.write('No api-keys configured: accepting requests without a key (loopback only).\n');
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    runtime,
+    host: config.host,
+    port,
+    url,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        if (ownsRuntime) await runtime.close();
+      })();
+      return closing;
+    },
+  };
+}

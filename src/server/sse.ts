@@ -1,0 +1,23 @@
+import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+} as const;
+
+/** Sends an async iterable of SSE text/bytes as the reply body (fastify pipes it and destroys it when the client leaves). */
+export function sendSse(reply: FastifyReply, body: AsyncIterable<string | Uint8Array>): FastifyReply {
+  reply.headers(SSE_HEADERS);
+  return reply.send(Readable.from(body, { objectMode: false }));
+}
+
+/** An AbortController that fires when the client's connection closes before the response finished. */
+export function abortOnClientClose(reply: FastifyReply): AbortController {
+  const controller = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+  });
+  return controller;
+}

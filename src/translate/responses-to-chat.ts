@@ -1,0 +1,374 @@
+import { failureFromEvent } from '../upstream/events.js';
+import type { ResponsesEvent } from '../upstream/types.js';
+
+/**
+ * Responses SSE events → chat.completion.chunk objects, one event at a time, with all memory in
+ * an explicit state object (no closures, no I/O).
+ *
+ * - The first chunk carries `delta.role: "assistant"` together with the first content; nothing
+ *   is produced for response.created / in_progress, so a caller that has written nothing yet can
+ *   still answer a response.failed with a plain JSON error.
+ * - Text → `delta.content`; reasoning summary (and raw reasoning text) → `delta.reasoning_content`,
+ *   parts separated by a blank line; refusals → `delta.refusal`.
+ * - Function calls: on output_item.added one chunk with {index, id: call_id, type, function:{name,
+ *   arguments:""}}, then argument deltas as {index, function:{arguments}}.
+ * - `.done` events only produce output when no delta was seen for that part (a backend that
+ *   skips deltas still yields the full text).
+ * - Exactly one finish_reason: response.completed → "tool_calls" if a function call was made,
+ *   else "stop"; response.incomplete → "content_filter" for that reason, else "length".
+ * - With include_usage, a final chunk with `choices: []` and `usage`.
+ * - response.failed / error → throws UpstreamFailure('response_failed'); the caller sends
+ *   chatErrorChunk() and `[DONE]` (or a JSON error if nothing was written yet).
+ */
+
+export type ChatFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+export interface ChatToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments: string };
+}
+
+export interface ChatDelta {
+  role?: 'assistant';
+  content?: string;
+  reasoning_content?: string;
+  refusal?: string;
+  tool_calls?: ChatToolCallDelta[];
+}
+
+export interface ChatUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+  completion_tokens_details: { reasoning_tokens: number };
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: { index: number; delta: ChatDelta; logprobs: null; finish_reason: ChatFinishReason | null }[];
+  usage?: ChatUsage;
+}
+
+interface ToolCallTrack {
+  index: number;
+  callId: string;
+  name: string;
+  argumentsSent: boolean;
+}
+
+export interface ChatStreamState {
+  readonly id: string;
+  readonly model: string;
+  readonly created: number;
+  readonly includeUsage: boolean;
+  roleSent: boolean;
+  /** Function calls by item id and by `#<output_index>`. */
+  toolCalls: Map<string, ToolCallTrack>;
+  toolCallCount: number;
+  /** `<item>:<content_index>` of text / refusal parts that produced output. */
+  textPartsSent: Set<string>;
+  /** `<item>:<summary_index>` (or `<item>:c<content_index>`) of reasoning parts that produced output. */
+  reasoningPartsSent: Set<string>;
+  lastReasoningPart: string | null;
+  usage: ChatUsage | null;
+  finishReason: ChatFinishReason | null;
+  /** The finish chunk (and usage chunk) went out, or the stream failed: later events are ignored. */
+  done: boolean;
+}
+
+export function createChatStreamState(init: { id: string; model: string; created: number; includeUsage: boolean }): ChatStreamState {
+  return {
+    id: init.id,
+    model: init.model,
+    created: init.created,
+    includeUsage: init.includeUsage,
+    roleSent: false,
+    toolCalls: new Map(),
+    toolCallCount: 0,
+    textPartsSent: new Set(),
+    reasoningPartsSent: new Set(),
+    lastReasoningPart: null,
+    usage: null,
+    finishReason: null,
+    done: false,
+  };
+}
+
+// ---- small readers for untyped event payloads ---------------------------------------------------
+
+type Rec = Record<string, unknown>;
+function rec(v: unknown): Rec | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : undefined;
+}
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** Identifies the output item an event belongs to: its id, else its output_index. */
+function itemKey(event: ResponsesEvent): string {
+  const item = rec(event['item']);
+  return str(event['item_id']) ?? str(item?.['id']) ?? `#${num(event['output_index']) ?? 0}`;
+}
+
+function partKey(event: ResponsesEvent, indexField: 'content_index' | 'summary_index'): string {
+  return `${itemKey(event)}:${num(event[indexField]) ?? 0}`;
+}
+
+// ---- chunk builders -------------------------------------------------------------------------------
+
+function chunk(state: ChatStreamState, delta: ChatDelta, finishReason: ChatFinishReason | null = null): ChatCompletionChunk {
+  if (!state.roleSent) {
+    state.roleSent = true;
+    delta = { role: 'assistant', ...delta };
+  }
+  return {
+    id: state.id,
+    object: 'chat.completion.chunk',
+    created: state.created,
+    model: state.model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+  };
+}
+
+function usageChunk(state: ChatStreamState, usage: ChatUsage): ChatCompletionChunk {
+  return { id: state.id, object: 'chat.completion.chunk', created: state.created, model: state.model, choices: [], usage };
+}
+
+/** Responses `usage` → chat `usage` (zeros where the upstream gave nothing). */
+export function chatUsageFrom(usage: unknown): ChatUsage | null {
+  const u = rec(usage);
+  if (!u) return null;
+  const prompt = num(u['input_tokens']) ?? 0;
+  const completion = num(u['output_tokens']) ?? 0;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: num(u['total_tokens']) ?? prompt + completion,
+    prompt_tokens_details: { cached_tokens: num(rec(u['input_tokens_details'])?.['cached_tokens']) ?? 0 },
+    completion_tokens_details: { reasoning_tokens: num(rec(u['output_tokens_details'])?.['reasoning_tokens']) ?? 0 },
+  };
+}
+
+function findToolCall(state: ChatStreamState, event: ResponsesEvent): ToolCallTrack | undefined {
+  const item = rec(event['item']);
+  const id = str(event['item_id']) ?? str(item?.['id']);
+  const byId = id === undefined ? undefined : state.toolCalls.get(id);
+  if (byId) return byId;
+  const index = num(event['output_index']);
+  return index === undefined ? undefined : state.toolCalls.get(`#${index}`);
+}
+
+function startToolCall(state: ChatStreamState, event: ResponsesEvent, item: Rec): ToolCallTrack {
+  const track: ToolCallTrack = {
+    index: state.toolCallCount++,
+    callId: str(item['call_id']) ?? str(item['id']) ?? `call_${state.toolCallCount}`,
+    name: str(item['name']) ?? '',
+    argumentsSent: false,
+  };
+  const id = str(item['id']);
+  if (id !== undefined) state.toolCalls.set(id, track);
+  const index = num(event['output_index']);
+  if (index !== undefined) state.toolCalls.set(`#${index}`, track);
+  return track;
+}
+
+function toolCallHeader(track: ToolCallTrack, args = ''): ChatToolCallDelta {
+  return { index: track.index, id: track.callId, type: 'function', function: { name: track.name, arguments: args } };
+}
+
+function reasoningChunk(state: ChatStreamState, key: string, text: string): ChatCompletionChunk[] {
+  if (text === '') return [];
+  const separator = state.lastReasoningPart !== null && state.lastReasoningPart !== key ? '\n\n' : '';
+  state.lastReasoningPart = key;
+  state.reasoningPartsSent.add(key);
+  return [chunk(state, { reasoning_content: separator + text })];
+}
+
+function textChunk(state: ChatStreamState, key: string, text: string, field: 'content' | 'refusal'): ChatCompletionChunk[] {
+  if (text === '') return [];
+  state.textPartsSent.add(key);
+  return [chunk(state, field === 'content' ? { content: text } : { refusal: text })];
+}
+
+function finishChunks(state: ChatStreamState, reason: ChatFinishReason): ChatCompletionChunk[] {
+  state.done = true;
+  state.finishReason = reason;
+  const out = [chunk(state, {}, reason)];
+  if (state.includeUsage && state.usage) out.push(usageChunk(state, state.usage));
+  return out;
+}
+
+function finishReasonForIncomplete(response: Rec | undefined): ChatFinishReason {
+  const reason = str(rec(response?.['incomplete_details'])?.['reason']);
+  return reason === 'content_filter' ? 'content_filter' : 'length';
+}
+
+// ---- the event handler --------------------------------------------------------------------------
+
+export function chatChunksForEvent(state: ChatStreamState, event: ResponsesEvent): ChatCompletionChunk[] {
+  if (state.done) return [];
+  switch (event.type) {
+    case 'response.output_text.delta':
+      return textChunk(state, partKey(event, 'content_index'), str(event['delta']) ?? '', 'content');
+
+    case 'response.output_text.done': {
+      const key = partKey(event, 'content_index');
+      return state.textPartsSent.has(key) ? [] : textChunk(state, key, str(event['text']) ?? '', 'content');
+    }
+
+    case 'response.refusal.delta':
+      return textChunk(state, partKey(event, 'content_index'), str(event['delta']) ?? '', 'refusal');
+
+    case 'response.refusal.done': {
+      const key = partKey(event, 'content_index');
+      return state.textPartsSent.has(key) ? [] : textChunk(state, key, str(event['refusal']) ?? '', 'refusal');
+    }
+
+    case 'response.reasoning_summary_text.delta':
+      return reasoningChunk(state, partKey(event, 'summary_index'), str(event['delta']) ?? '');
+
+    case 'response.reasoning_summary_text.done': {
+      const key = partKey(event, 'summary_index');
+      return state.reasoningPartsSent.has(key) ? [] : reasoningChunk(state, key, str(event['text']) ?? '');
+    }
+
+    case 'response.reasoning_text.delta':
+      return reasoningChunk(state, `${itemKey(event)}:c${num(event['content_index']) ?? 0}`, str(event['delta']) ?? '');
+
+    case 'response.reasoning_text.done': {
+      const key = `${itemKey(event)}:c${num(event['content_index']) ?? 0}`;
+      return state.reasoningPartsSent.has(key) ? [] : reasoningChunk(state, key, str(event['text']) ?? '');
+    }
+
+    case 'response.output_item.added': {
+      const item = rec(event['item']);
+      if (item?.['type'] !== 'function_call' || findToolCall(state, event)) return [];
+      const track = startToolCall(state, event, item);
+      return [chunk(state, { tool_calls: [toolCallHeader(track)] })];
+    }
+
+    case 'response.function_call_arguments.delta': {
+      const track = findToolCall(state, event);
+      const delta = str(event['delta']) ?? '';
+      if (!track || delta === '') return [];
+      track.argumentsSent = true;
+      return [chunk(state, { tool_calls: [{ index: track.index, function: { arguments: delta } }] })];
+    }
+
+    case 'response.function_call_arguments.done': {
+      const track = findToolCall(state, event);
+      const args = str(event['arguments']) ?? '';
+      if (!track || track.argumentsSent || args === '') return [];
+      track.argumentsSent = true;
+      return [chunk(state, { tool_calls: [{ index: track.index, function: { arguments: args } }] })];
+    }
+
+    case 'response.output_item.done':
+      return outputItemDone(state, event);
+
+    case 'response.completed': {
+      const response = rec(event['response']);
+      state.usage = chatUsageFrom(response?.['usage']);
+      return finishChunks(state, state.toolCallCount > 0 ? 'tool_calls' : 'stop');
+    }
+
+    case 'response.incomplete': {
+      const response = rec(event['response']);
+      state.usage = chatUsageFrom(response?.['usage']);
+      return finishChunks(state, finishReasonForIncomplete(response));
+    }
+
+    case 'response.failed':
+    case 'error': {
+      state.done = true;
+      throw failureFromEvent(event)!;
+    }
+
+    // response.created, response.in_progress, response.queued, content_part.added/done,
+    // reasoning_summary_part.added/done and anything unknown carry nothing a chat client shows.
+    default:
+      return [];
+  }
+}
+
+/** The whole item arrives at output_item.done: emit whatever its deltas did not already carry. */
+function outputItemDone(state: ChatStreamState, event: ResponsesEvent): ChatCompletionChunk[] {
+  const item = rec(event['item']);
+  if (!item) return [];
+  const key = itemKey(event);
+  switch (item['type']) {
+    case 'function_call': {
+      const args = str(item['arguments']) ?? '';
+      const known = findToolCall(state, event);
+      if (!known) {
+        const track = startToolCall(state, event, item);
+        track.argumentsSent = true;
+        return [chunk(state, { tool_calls: [toolCallHeader(track, args)] })];
+      }
+      if (known.argumentsSent || args === '') return [];
+      known.argumentsSent = true;
+      return [chunk(state, { tool_calls: [{ index: known.index, function: { arguments: args } }] })];
+    }
+    case 'message': {
+      const content = Array.isArray(item['content']) ? (item['content'] as unknown[]) : [];
+      const out: ChatCompletionChunk[] = [];
+      content.forEach((p, j) => {
+        const part = rec(p);
+        const pk = `${key}:${j}`;
+        if (!part || state.textPartsSent.has(pk)) return;
+        if (part['type'] === 'output_text') out.push(...textChunk(state, pk, str(part['text']) ?? '', 'content'));
+        if (part['type'] === 'refusal') out.push(...textChunk(state, pk, str(part['refusal']) ?? '', 'refusal'));
+      });
+      return out;
+    }
+    case 'reasoning': {
+      const summary = Array.isArray(item['summary']) ? (item['summary'] as unknown[]) : [];
+      const out: ChatCompletionChunk[] = [];
+      summary.forEach((p, j) => {
+        const pk = `${key}:${j}`;
+        if (state.reasoningPartsSent.has(pk)) return;
+        out.push(...reasoningChunk(state, pk, str(rec(p)?.['text']) ?? ''));
+      });
+      return out;
+    }
+    default:
+      return [];
+  }
+}
+
+/**
+ * Final chunk(s) when the event stream ended without the translator producing a finish chunk
+ * (the caller decides whether that is an error; this only guarantees exactly one finish_reason).
+ */
+export function finishChatStream(state: ChatStreamState): ChatCompletionChunk[] {
+  if (state.done) return [];
+  return finishChunks(state, state.toolCallCount > 0 ? 'tool_calls' : 'stop');
+}
+
+/**
+ * The in-band error a streaming client gets when the upstream fails after chunks were sent;
+ * the OpenAI SDKs raise it as an APIError. Send `data: [DONE]` after it.
+ */
+export function chatErrorChunk(
+  state: ChatStreamState,
+  err: { message: string; type: string; code: string | null; param?: string | null },
+): { id: string; object: 'chat.completion.chunk'; created: number; model: string; choices: []; error: { message: string; type: string; code: string | null; param: string | null } } {
+  state.done = true;
+  return {
+    id: state.id,
+    object: 'chat.completion.chunk',
+    created: state.created,
+    model: state.model,
+    choices: [],
+    error: { message: err.message, type: err.type, code: err.code, param: err.param ?? null },
+  };
+}

@@ -1,0 +1,321 @@
+import os from 'node:os';
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { abortError, systemClock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import { scrubText } from '../util/redact.js';
+import { classifyFailure } from './classify.js';
+import { isTerminalEvent } from './events.js';
+import { parseSse } from './sse.js';
+import { UpstreamFailure } from './types.js';
+import type { BackendModel, ResponsesEvent, UpstreamAuth, UpstreamClient, UpstreamStream, UsageSnapshot } from './types.js';
+import { parseUsageHeaders } from './usage-headers.js';
+
+/**
+ * The HTTP client for the Codex backend (protocol.md §4): one keep-alive undici Pool for the
+ * backend's origin, created once; headers, timeouts and error classification in one place.
+ * Tokens only ever go into the request headers here.
+ */
+
+export interface CodexClientOptions {
+  /** e.g. https://chatgpt.com/backend-api/codex (no trailing slash needed). */
+  baseUrl: string;
+  /** `originator` header and User-Agent product (codex_cli_rs by default in config). */
+  originator: string;
+  /** Our version: User-Agent and `client_version` for /models. */
+  version: string;
+  clock?: Clock;
+  /** Headers timeout and body idle timeout (between two chunks). Default 600 s. */
+  requestTimeoutMs?: number;
+  /** Bring your own dispatcher (a proxy agent, a test agent); it is not closed by close(). */
+  dispatcher?: Dispatcher;
+}
+
+/** Longest error body read from a non-2xx answer. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** Left-over bytes after the terminal event that are drained (keeping the connection) rather than dropped. */
+const MAX_DRAIN_BYTES = 64 * 1024;
+/** How long to wait for the end of the body after the terminal event before dropping the connection. */
+const DRAIN_TIMEOUT_MS = 1000;
+
+export function userAgent(originator: string, version: string): string {
+  return `${originator}/${version} (${os.type()} ${os.release()}; ${os.machine()})`;
+}
+
+export class CodexClient implements UpstreamClient {
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+  private readonly originator: string;
+  private readonly version: string;
+  private readonly userAgent: string;
+
+  constructor(opts: CodexClientOptions) {
+    const url = new URL(opts.baseUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.clock = opts.clock ?? systemClock;
+    this.timeoutMs = opts.requestTimeoutMs ?? 600_000;
+    this.originator = opts.originator;
+    this.version = opts.version;
+    this.userAgent = userAgent(opts.originator, opts.version);
+    this.ownsDispatcher = opts.dispatcher === undefined;
+    this.dispatcher =
+      opts.dispatcher ??
+      new Pool(this.origin, {
+        keepAliveTimeout: 60_000,
+        keepAliveMaxTimeout: 10 * 60_000,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+  }
+
+  private baseHeaders(auth: UpstreamAuth, accept: string): Record<string, string> {
+    return {
+      authorization: `Bearer ${auth.accessToken}`,
+      'chatgpt-account-id': auth.accountId,
+      accept,
+      originator: this.originator,
+      'user-agent': this.userAgent,
+    };
+  }
+
+  async responses(
+    auth: UpstreamAuth,
+    body: Record<string, unknown>,
+    opts: { signal?: AbortSignal; sessionId?: string } = {},
+  ): Promise<UpstreamStream> {
+    const headers = this.baseHeaders(auth, 'text/event-stream');
+    headers['content-type'] = 'application/json';
+    if (opts.sessionId) headers['session_id'] = opts.sessionId;
+    const link = linkAbort(opts.signal);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.dispatcher.request({
+        origin: this.origin,
+        path: `${this.basePath}/responses`,
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        signal: link.controller.signal,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (err) {
+      link.release();
+      throw this.requestFailure(err, opts.signal);
+    }
+    const now = this.clock.now();
+    const flat = flattenHeaders(res.headers);
+    const usage = parseUsageHeaders(flat, now);
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const text = await readBounded(res.body, MAX_ERROR_BODY_BYTES).catch(() => '');
+      link.release();
+      throw classifyFailure(res.statusCode, flat, text, now);
+    }
+    return new CodexStream(res.statusCode, flat, usage, res.body, link, opts.signal, this.timeoutMs);
+  }
+
+  async models(auth: UpstreamAuth, opts: { signal?: AbortSignal } = {}): Promise<BackendModel[]> {
+    const link = linkAbort(opts.signal);
+    try {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.dispatcher.request({
+          origin: this.origin,
+          path: `${this.basePath}/models?client_version=${encodeURIComponent(this.version)}`,
+          method: 'GET',
+          headers: this.baseHeaders(auth, 'application/json'),
+          signal: link.controller.signal,
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: this.timeoutMs,
+        });
+      } catch (err) {
+        throw this.requestFailure(err, opts.signal);
+      }
+      const now = this.clock.now();
+      const flat = flattenHeaders(res.headers);
+      let text: string;
+      try {
+        text = await res.body.text();
+      } catch (err) {
+        throw this.requestFailure(err, opts.signal);
+      }
+      if (res.statusCode < 200 || res.statusCode >= 300) throw classifyFailure(res.statusCode, flat, text, now);
+      return modelsFromJson(text, res.statusCode);
+    } finally {
+      link.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  /** A request that produced no response: aborted by the caller, timed out, or unreachable. */
+  private requestFailure(err: unknown, signal: AbortSignal | undefined): unknown {
+    if (signal?.aborted) return abortError(signal);
+    if (err instanceof UpstreamFailure) return err;
+    const code = errorCode(err);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+      return new UpstreamFailure('network', `the Codex backend did not answer within ${Math.round(this.timeoutMs / 1000)} s`, { code: 'timeout', cause: err });
+    }
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return new UpstreamFailure('network', `timed out connecting to the Codex backend at ${this.origin}`, { code: 'timeout', cause: err });
+    }
+    const detail = code ?? (err instanceof Error ? err.message : String(err));
+    return new UpstreamFailure('network', `could not reach the Codex backend at ${this.origin}: ${scrubText(detail)}`, { cause: err, ...(code ? { code } : {}) });
+  }
+}
+
+// ---- the 2xx stream -----------------------------------------------------------------------------
+
+interface AbortLink {
+  controller: AbortController;
+  release(): void;
+}
+
+/** An own AbortController that follows the caller's signal until released. */
+function linkAbort(signal: AbortSignal | undefined): AbortLink {
+  const controller = new AbortController();
+  if (!signal) return { controller, release: () => {} };
+  const onAbort = () => controller.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return { controller, release: () => signal.removeEventListener('abort', onAbort) };
+}
+
+type Body = Dispatcher.ResponseData['body'];
+
+class CodexStream implements UpstreamStream {
+  private consumed = false;
+  /** Set once events() saw the terminal event: left-over bytes are drained, keeping the socket. */
+  private sawTerminal = false;
+
+  constructor(
+    readonly status: number,
+    readonly headers: Record<string, string>,
+    readonly usage: UsageSnapshot,
+    private readonly body: Body,
+    private readonly link: AbortLink,
+    private readonly signal: AbortSignal | undefined,
+    private readonly timeoutMs: number,
+  ) {}
+
+  raw(): AsyncIterable<Uint8Array> {
+    return this.bytes();
+  }
+
+  async *events(): AsyncIterable<ResponsesEvent> {
+    for await (const event of parseSse(this.bytes())) {
+      if (isTerminalEvent(event)) this.sawTerminal = true;
+      yield event;
+    }
+  }
+
+  cancel(): void {
+    this.link.controller.abort();
+    this.body.destroy();
+    this.link.release();
+  }
+
+  private async *bytes(): AsyncGenerator<Uint8Array, void, undefined> {
+    if (this.consumed) throw new Error('the upstream body was already consumed (use raw() or events(), once)');
+    this.consumed = true;
+    let ended = false;
+    try {
+      for await (const chunk of this.body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+        yield chunk;
+      }
+      ended = true;
+    } catch (err) {
+      throw this.bodyFailure(err);
+    } finally {
+      this.link.release();
+      if (!ended) {
+        if (this.sawTerminal && !this.link.controller.signal.aborted) {
+          // Only the end of the chunked body is left: read it (briefly, bounded) so the
+          // connection goes back to the pool before the caller's next request.
+          await this.body.dump({ limit: MAX_DRAIN_BYTES, signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS) }).catch(() => {});
+        } else {
+          this.body.destroy();
+        }
+      }
+    }
+  }
+
+  private bodyFailure(err: unknown): unknown {
+    if (this.signal?.aborted) return abortError(this.signal);
+    if (this.link.controller.signal.aborted) return abortError(this.link.controller.signal);
+    const code = errorCode(err);
+    if (code === 'UND_ERR_BODY_TIMEOUT') {
+      return new UpstreamFailure('stream_closed', `stream closed before response.completed (no data for ${Math.round(this.timeoutMs / 1000)} s)`, {
+        code: 'timeout',
+        cause: err,
+      });
+    }
+    const reason = code ?? (err instanceof Error ? err.message : String(err));
+    return new UpstreamFailure('stream_closed', `stream closed before response.completed (${scrubText(reason)})`, { code: 'stream_closed', cause: err });
+  }
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function errorCode(err: unknown): string | undefined {
+  if (err && typeof err === 'object') {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause && cause !== err) return errorCode(cause);
+  }
+  return undefined;
+}
+
+export function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+async function readBounded(body: Body, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    const room = limit - size;
+    if (chunk.length >= room) {
+      chunks.push(chunk.subarray(0, room));
+      size = limit;
+      break;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `{"models":[{slug,…}]}` (the backend), or `{"data":[{id}]}` / a bare array, → BackendModel[]. */
+export function modelsFromJson(text: string, status: number): BackendModel[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UpstreamFailure('server', 'the Codex backend answered /models with something that is not JSON', { status });
+  }
+  const root = json as { models?: unknown; data?: unknown } | unknown[] | null;
+  const list = Array.isArray(root) ? root : Array.isArray(root?.models) ? root.models : Array.isArray(root?.data) ? root.data : undefined;
+  if (!list) throw new UpstreamFailure('server', 'the Codex backend answered /models without a "models" list', { status });
+  const models: BackendModel[] = [];
+  for (const entry of list) {
+    if (!entry || typeof entry !== 'object') continue;
+    const e = entry as Record<string, unknown>;
+    const slug = typeof e['slug'] === 'string' ? e['slug'] : typeof e['id'] === 'string' ? e['id'] : undefined;
+    if (slug) models.push({ ...e, slug });
+  }
+  return models;
+}

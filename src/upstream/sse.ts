@@ -1,0 +1,82 @@
+import { createParser } from 'eventsource-parser';
+import type { EventSourceMessage } from 'eventsource-parser';
+import { isTerminalEvent } from './events.js';
+import { UpstreamFailure } from './types.js';
+import type { ResponsesEvent } from './types.js';
+
+/**
+ * The /responses SSE body → ResponsesEvent objects.
+ * - Chunk boundaries do not matter (bytes are decoded as a UTF-8 stream, events are framed by
+ *   eventsource-parser).
+ * - An event's type is its JSON `type`, else its `event:` name; `data: [DONE]` and comments are
+ *   skipped.
+ * - Iteration ends right after the first terminal event (response.completed / failed /
+ *   incomplete / error); the rest of the body is not read (breaking out releases it).
+ * - A body that ends, or fails, before a terminal event → UpstreamFailure('stream_closed',
+ *   'stream closed before response.completed'); an event whose data is not a JSON object →
+ *   UpstreamFailure('stream_closed') with code 'invalid_sse'. Abort errors pass through unchanged.
+ */
+export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<ResponsesEvent, void, undefined> {
+  const pending: ResponsesEvent[] = [];
+  let invalid: UpstreamFailure | undefined;
+  const parser = createParser({
+    onEvent(message: EventSourceMessage) {
+      if (invalid) return;
+      const parsed = eventFromMessage(message);
+      if (parsed instanceof UpstreamFailure) invalid = parsed;
+      else if (parsed) pending.push(parsed);
+    },
+  });
+  const decoder = new TextDecoder('utf-8');
+
+  function* drain(): Generator<ResponsesEvent, boolean> {
+    while (pending.length > 0) {
+      const event = pending.shift()!;
+      yield event;
+      if (isTerminalEvent(event)) return true;
+    }
+    if (invalid) throw invalid;
+    return false;
+  }
+
+  try {
+    for await (const bytes of body) {
+      parser.feed(decoder.decode(bytes, { stream: true }));
+      if (yield* drain()) return;
+    }
+  } catch (err) {
+    throw streamError(err);
+  }
+  // The body ended: flush a last event that lacked its blank line.
+  parser.feed(`${decoder.decode()}\n\n`);
+  if (yield* drain()) return;
+  throw new UpstreamFailure('stream_closed', 'stream closed before response.completed', { code: 'stream_closed' });
+}
+
+function eventFromMessage(message: EventSourceMessage): ResponsesEvent | UpstreamFailure | undefined {
+  const data = message.data.trim();
+  if (data === '' || data === '[DONE]') return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return invalidEvent(message, 'data is not valid JSON');
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return invalidEvent(message, 'data is not a JSON object');
+  const record = json as Record<string, unknown>;
+  const type = typeof record['type'] === 'string' ? record['type'] : message.event;
+  if (!type) return invalidEvent(message, 'event has neither an `event:` name nor a `type` field');
+  return { ...record, type };
+}
+
+function invalidEvent(message: EventSourceMessage, what: string): UpstreamFailure {
+  const name = message.event ? ` '${message.event}'` : '';
+  return new UpstreamFailure('stream_closed', `the upstream sent an invalid SSE event${name}: ${what}`, { code: 'invalid_sse' });
+}
+
+function streamError(err: unknown): unknown {
+  if (err instanceof UpstreamFailure) return err;
+  if (err instanceof Error && err.name === 'AbortError') return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new UpstreamFailure('stream_closed', `stream closed before response.completed (${reason})`, { code: 'stream_closed', cause: err });
+}

@@ -1,0 +1,214 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { RateLimitError, ServiceUnavailableError } from '../../src/errors.js';
+import { UpstreamFailure } from '../../src/upstream/types.js';
+import { accessTokenFor, makeCredential } from './pool-helpers.js';
+import { poolWith, servedBy, type PoolFixture } from './pool-setup.js';
+
+let fx: PoolFixture | undefined;
+afterEach(async () => {
+  await fx?.pool.stop();
+  fx = undefined;
+});
+
+describe('retries on the next account', () => {
+  it('an overloaded account is skipped transparently and cools down briefly', async () => {
+    fx = await poolWith(['a', 'b', 'c']);
+    const seen: string[] = [];
+    const result = await fx.pool.withAccount({}, async ({ account, attempt }) => {
+      seen.push(`${attempt}:${account.accountId}`);
+      if (account.accountId === 'a') throw new UpstreamFailure('overloaded', 'server_is_overloaded', { status: 503 });
+      return 'ok';
+    });
+    expect(result).toBe('ok');
+    expect(seen).toEqual(['1:a', '2:b']);
+    const a = fx.pool.snapshot().find((s) => s.accountId === 'a')!;
+    expect(a).toMatchObject({ state: 'cooling', cooldownReason: 'overloaded', failures: 1, requests: 1, cooldownUntil: fx.clock.now() + 5000 });
+    await fx.clock.advance(5000);
+    expect(fx.pool.snapshot().find((s) => s.accountId === 'a')!.state).toBe('ready');
+  });
+
+  it('stops after request-retry extra attempts and rethrows the last failure', async () => {
+    fx = await poolWith(['a', 'b', 'c'], { config: { requestRetry: 1 } });
+    let calls = 0;
+    const err = await fx.pool
+      .withAccount({}, async () => {
+        calls++;
+        throw new UpstreamFailure('server', 'boom', { status: 500 });
+      })
+      .catch((e: unknown) => e);
+    expect(calls).toBe(2);
+    expect(err).toBeInstanceOf(UpstreamFailure);
+    expect((err as UpstreamFailure).kind).toBe('server');
+  });
+
+  it('request-level failures are rethrown without retry or cooldown', async () => {
+    fx = await poolWith(['a', 'b']);
+    for (const kind of ['bad_request', 'not_found', 'response_failed'] as const) {
+      let calls = 0;
+      const err = await fx.pool
+        .withAccount({}, async () => {
+          calls++;
+          throw new UpstreamFailure(kind, 'nope', { status: 400 });
+        })
+        .catch((e: unknown) => e);
+      expect(calls).toBe(1);
+      expect((err as UpstreamFailure).kind).toBe(kind);
+    }
+    expect(fx.pool.snapshot().every((s) => s.state === 'ready')).toBe(true);
+  });
+
+  it('errors that are not upstream failures pass through untouched', async () => {
+    fx = await poolWith(['a', 'b']);
+    let calls = 0;
+    const boom = new Error('client went away');
+    await expect(
+      fx.pool.withAccount({}, async () => {
+        calls++;
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(calls).toBe(1);
+  });
+
+  it('an aborted request stops without cooling the account', async () => {
+    fx = await poolWith(['a', 'b']);
+    const ac = new AbortController();
+    const err = await fx.pool
+      .withAccount({ signal: ac.signal }, async () => {
+        ac.abort();
+        throw new UpstreamFailure('network', 'aborted');
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamFailure);
+    expect(fx.pool.snapshot().every((s) => s.state === 'ready')).toBe(true);
+    await expect(fx.pool.withAccount({ signal: ac.signal }, async () => 1)).rejects.toThrow(/abort/i);
+  });
+});
+
+describe('when nothing can serve', () => {
+  it('all accounts cooling → 429 all_accounts_rate_limited with the soonest reset', async () => {
+    fx = await poolWith(['a', 'b', 'c']);
+    const now = fx.clock.now();
+    const resets: Record<string, UpstreamFailure> = {
+      a: new UpstreamFailure('usage_limit', 'limit', { status: 429, resetAt: now + 120_000 }),
+      b: new UpstreamFailure('usage_limit', 'limit', { status: 429, retryAfterMs: 45_200 }),
+      c: new UpstreamFailure('rate_limited', 'try again in 300s', { status: 429, retryAfterMs: 300_000 }),
+    };
+    const err = await fx.pool
+      .withAccount({}, async ({ account }) => {
+        throw resets[account.accountId]!;
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitError);
+    const rl = err as RateLimitError;
+    expect(rl.status).toBe(429);
+    expect(rl.code).toBe('all_accounts_rate_limited');
+    expect(rl.retryAfterSeconds).toBe(46);
+    expect(rl.message).toContain('46s');
+    expect(rl.message).toContain(new Date(now + 45_200).toISOString());
+
+    let called = false;
+    const again = await fx.pool.withAccount({}, async () => (called = true)).catch((e: unknown) => e);
+    expect(called).toBe(false);
+    expect((again as RateLimitError).retryAfterSeconds).toBe(46);
+
+    await fx.clock.advance(45_200);
+    expect(await servedBy(fx.pool)).toBe('b');
+  });
+
+  it('retryAfterSeconds is at least 1', async () => {
+    fx = await poolWith(['a']);
+    const err = await fx.pool
+      .withAccount({}, async () => {
+        throw new UpstreamFailure('rate_limited', 'x', { retryAfterMs: 200 });
+      })
+      .catch((e: unknown) => e);
+    expect((err as RateLimitError).retryAfterSeconds).toBe(1);
+  });
+
+  it('no accounts at all → 503 telling the user to run cliproxy login', async () => {
+    fx = await poolWith([]);
+    const err = await fx.pool.withAccount({}, async () => 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ServiceUnavailableError);
+    expect((err as ServiceUnavailableError).status).toBe(503);
+    expect((err as Error).message).toMatch(/cliproxy login/);
+    expect(fx.pool.size()).toEqual({ total: 0, usable: 0 });
+  });
+
+  it('all disabled or needing login → 503 with the counts', async () => {
+    fx = await poolWith(['a', 'b', 'c'], {
+      edit: (c) =>
+        c.accountId === 'c' ? { ...c, disabled: true } : { ...c, needsLogin: { reason: 'refresh_token_reused', at: Date.UTC(2026, 0, 1) } },
+    });
+    const err = await fx.pool.withAccount({}, async () => 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ServiceUnavailableError);
+    expect((err as Error).message).toContain('2 need a new login (refresh_token_reused)');
+    expect((err as Error).message).toContain('1 is disabled');
+    expect((err as Error).message).toContain('cliproxy login');
+    expect(fx.pool.size()).toEqual({ total: 3, usable: 0 });
+    expect(fx.pool.snapshot().map((s) => s.state)).toEqual(['needs-login', 'needs-login', 'disabled']);
+  });
+});
+
+describe('401 from the upstream', () => {
+  it('refreshes once and retries on the same account with the new token, which was saved first', async () => {
+    fx = await poolWith(['a', 'b']);
+    const original = (await fx.store.load('a'))!.credential.accessToken;
+    const seen: string[] = [];
+    const result = await fx.pool.withAccount({}, async ({ account }) => {
+      seen.push(account.accountId);
+      if (account.auth.accessToken === original) throw new UpstreamFailure('unauthorized', 'expired', { status: 401 });
+      const stored = (await fx!.store.load(account.accountId))!.credential;
+      expect(stored.accessToken).toBe(account.auth.accessToken);
+      return 'ok';
+    });
+    expect(result).toBe('ok');
+    expect(seen).toEqual(['a', 'a']);
+    expect(fx.tokens.calls).toEqual(['rt-a-0']);
+  });
+
+  it('the same-account retry after a refresh does not use up request-retry', async () => {
+    fx = await poolWith(['a', 'b'], { config: { requestRetry: 0 } });
+    const original = (await fx.store.load('a'))!.credential.accessToken;
+    const seen: number[] = [];
+    const result = await fx.pool.withAccount({}, async ({ account, attempt }) => {
+      seen.push(attempt);
+      if (account.auth.accessToken === original) throw new UpstreamFailure('unauthorized', 'expired', { status: 401 });
+      return account.accountId;
+    });
+    expect(result).toBe('a');
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it('a second 401 after the refresh moves on to the next account without another refresh', async () => {
+    fx = await poolWith(['a', 'b']);
+    const seen: string[] = [];
+    const result = await fx.pool.withAccount({}, async ({ account }) => {
+      seen.push(account.accountId);
+      if (account.accountId === 'a') throw new UpstreamFailure('unauthorized', 'no', { status: 401 });
+      return account.accountId;
+    });
+    expect(result).toBe('b');
+    expect(seen).toEqual(['a', 'a', 'b']);
+    expect(fx.tokens.calls).toHaveLength(1);
+    expect(fx.pool.snapshot()[0]).toMatchObject({ state: 'cooling', cooldownReason: 'unauthorized' });
+  });
+
+  it('adopts a token another process already stored instead of refreshing', async () => {
+    fx = await poolWith(['a']);
+    const now = fx.clock.now();
+    const rotated = makeCredential({ accountId: 'a', now, accessToken: accessTokenFor('a', now + 3600_000, 99), refreshToken: 'rt-a-99', lastRefresh: now + 1 });
+    const tokensSeen: string[] = [];
+    const result = await fx.pool.withAccount({}, async ({ account }) => {
+      tokensSeen.push(account.auth.accessToken);
+      if (tokensSeen.length === 1) {
+        await fx!.store.save(rotated); // the other process refreshed meanwhile
+        throw new UpstreamFailure('unauthorized', 'expired', { status: 401 });
+      }
+      return 'ok';
+    });
+    expect(result).toBe('ok');
+    expect(tokensSeen[1]).toBe(rotated.accessToken);
+    expect(fx.tokens.calls).toEqual([]);
+  });
+});

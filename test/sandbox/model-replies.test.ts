@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { argumentDeltas, firstJsonObject, planReply, textDeltas } from '../../src/sandbox/model-replies.js';
+
+const user = (text: string) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text }] });
+const tool = (name: string) => ({ type: 'function', name, parameters: {} });
+
+describe('deterministic model', () => {
+  it('finds the first JSON object, skipping braces that are not JSON', () => {
+    expect(firstJsonObject('set {not json} then {"a": {"b": "}"}} and {"c":1}')).toBe('{"a":{"b":"}"}}');
+    expect(firstJsonObject('no object here')).toBeUndefined();
+    expect(firstJsonObject('["array"] only')).toBeUndefined();
+  });
+
+  it('uses the last user message, not earlier ones or developer messages', () => {
+    const plan = planReply({ input: [user('Return first.'), { type: 'message', role: 'developer', content: 'Return dev.' }, user('Return second.')] });
+    expect(plan.items).toEqual([{ type: 'message', text: 'second' }]);
+  });
+
+  it('Return X wins over tools; tool_choice none and a forced tool are honoured', () => {
+    expect(planReply({ input: [user('Return OK.')], tools: [tool('shell')] }).items).toEqual([{ type: 'message', text: 'OK' }]);
+    expect(planReply({ input: [user('hi')], tools: [tool('shell')], tool_choice: 'none' }).items).toEqual([{ type: 'message', text: 'Echo: hi' }]);
+    expect(planReply({ input: [user('hi shell')], tools: [tool('shell'), tool('grep')], tool_choice: { type: 'function', name: 'grep' } }).items).toEqual([
+      { type: 'function_call', name: 'grep', arguments: '{}' },
+    ]);
+  });
+
+  it('a function_call_output with content parts becomes "Tool result: …"', () => {
+    const plan = planReply({ input: [user('x'), { type: 'function_call_output', call_id: 'c', output: [{ type: 'input_text', text: 'done' }] }] });
+    expect(plan.items).toEqual([{ type: 'message', text: 'Tool result: done' }]);
+  });
+
+  it('json_schema wraps the reply; reasoning needs effort above minimal and a summary', () => {
+    expect(planReply({ input: [user('hello')], text: { format: { type: 'json_schema', name: 'x', schema: {} } } }).items).toEqual([
+      { type: 'message', text: '{"answer":"Echo: hello"}' },
+    ]);
+    const long = 'a'.repeat(60);
+    expect(planReply({ input: [user(long)], reasoning: { effort: 'high', summary: 'detailed' } }).items[0]).toEqual({ type: 'reasoning', summary: `Thinking about: ${'a'.repeat(40)}` });
+    expect(planReply({ input: [user('x')], reasoning: { effort: 'high' } }).items.map((i) => i.type)).toEqual(['message']);
+  });
+
+  it('splits text on spaces and arguments into at least two deltas', () => {
+    expect(textDeltas('a b  c')).toEqual(['a', ' b', ' ', ' c']);
+    expect(textDeltas('')).toEqual([]);
+    expect(argumentDeltas('{}')).toEqual(['{', '}']);
+    const long = JSON.stringify({ k: 'v'.repeat(50) });
+    expect(argumentDeltas(long).join('')).toBe(long);
+    expect(argumentDeltas(long).length).toBeGreaterThanOrEqual(2);
+  });
+});

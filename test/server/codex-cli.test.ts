@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './stack.js';
+
+const CODEX = path.resolve('node_modules/.bin/codex');
+const KEY = 'px-key-0123456789';
+let stack: Stack;
+let home: string;
+
+beforeAll(async () => {
+  stack = await startStack({ apiKeys: [KEY] });
+  home = mkdtempSync(path.join(tmpdir(), 'cliproxy-codex-home-'));
+});
+afterAll(async () => {
+  await stack?.close();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+function codexExec(baseUrl: string, prompt: string, key: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const args = [
+    'exec', '--skip-git-repo-check', '-m', 'gpt-5-codex',
+    '-c', 'model_provider=px',
+    '-c', 'model_providers.px.name="px"',
+    '-c', `model_providers.px.base_url="${baseUrl}"`,
+    '-c', 'model_providers.px.wire_api="responses"',
+    '-c', 'model_providers.px.env_key="PX_KEY"',
+    '-c', 'model_providers.px.supports_websockets=false',
+    '-c', 'model_providers.px.request_max_retries=0',
+    '-c', 'model_providers.px.stream_max_retries=0',
+    prompt,
+  ];
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, CODEX_HOME: home, PX_KEY: key };
+  return new Promise((resolve, reject) => {
+    const child = spawn(CODEX, args, { env, cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe.skipIf(!existsSync(CODEX))('the official Codex CLI through the proxy', () => {
+  it('codex exec "Return OK." prints OK (base_url = the proxy /v1)', { timeout: 90_000 }, async () => {
+    const r = await codexExec(`${stack.url}/v1`, 'Return OK.', KEY);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('OK');
+  });
+
+  it('also works with base_url = the proxy /backend-api/codex', { timeout: 90_000 }, async () => {
+    const r = await codexExec(`${stack.url}/backend-api/codex`, 'Return fine.', KEY);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('fine');
+  });
+
+  it('fails without the right proxy key', { timeout: 90_000 }, async () => {
+    const r = await codexExec(`${stack.url}/v1`, 'Return OK.', 'wrong-key-0123456');
+    expect(r.code).not.toBe(0);
+    expect(r.stdout.trim()).not.toBe('OK');
+  });
+});
