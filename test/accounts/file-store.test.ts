@@ -158,7 +158,9 @@ describe('FileAccountStore', () => {
       expect(err).toBeInstanceOf(CliError);
       expect((err as Error).message).toMatch(expected);
     } else {
-      // root ignores directory modes: run the same save as an unprivileged user
+      // root ignores directory modes: run the same save as an unprivileged user. The child
+      // loads its modules as root (the checkout may sit in a directory only root can enter),
+      // then drops to nobody before touching the auth dir.
       const child = spawn(
         process.execPath,
         [
@@ -166,11 +168,13 @@ describe('FileAccountStore', () => {
           'tsx',
           '-e',
           `import { FileAccountStore } from './src/accounts/file-store.ts';
+           process.setgid(65534);
+           process.setuid(65534);
            const s = new FileAccountStore({ dir: ${JSON.stringify(dir)} });
            const cred = ${JSON.stringify(makeCredential())};
            await s.save(cred).then(() => console.log('SAVED'), (e) => console.log('ERROR ' + e.message));`,
         ],
-        { cwd: path.resolve(import.meta.dirname, '../..'), uid: 65534, gid: 65534, env: { ...process.env, HOME: '/tmp' }, stdio: ['ignore', 'pipe', 'pipe'] },
+        { cwd: path.resolve(import.meta.dirname, '../..'), env: { ...process.env, HOME: '/tmp' }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       const exited = new Promise((r) => child.once('exit', r));
       let out = '';

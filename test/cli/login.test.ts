@@ -183,14 +183,17 @@ describe('cliproxy login (browser)', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'cli-perm-'));
     await chmod(dir, 0o500);
     const argv = ['-codex-device-login', '-auth-dir', dir];
-    const script = `import { main } from './src/cli/main.ts';
-      process.exitCode = await main(${JSON.stringify(argv)});`;
     const asRoot = process.getuid?.() === 0;
+    // As root, load every module first (the checkout may sit in a directory only root can
+    // enter), then drop to nobody before the command touches the auth dir.
+    const script = `import { main } from './src/cli/main.ts';
+      await import('open');
+      ${asRoot ? 'process.setgid(65534); process.setuid(65534);' : ''}
+      process.exitCode = await main(${JSON.stringify(argv)});`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       cwd: path.resolve(import.meta.dirname, '../..'),
       env: { ...process.env, HOME: '/tmp', CLIPROXY_CODEX_ISSUER: sandbox.issuer },
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
     });
     let out = '';
     let err = '';
