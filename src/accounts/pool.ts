@@ -33,6 +33,17 @@ export interface AttemptInfo {
   account: PoolAccount;
 }
 
+/** What a request may restrict its accounts by (no secrets, no tokens). */
+export type AccountFilter = (account: { accountId: string; email: string; planType: string }) => boolean;
+
+export interface AccountRequest {
+  /** Session key: requests with the same key stick to one account (when session affinity is on). */
+  affinityKey?: string;
+  signal?: AbortSignal;
+  /** Only accounts this returns true for are picked (and retried on); errors then describe only those. */
+  where?: AccountFilter;
+}
+
 export interface PoolOptions {
   store: AccountStore;
   tokens: TokenRefreshClient;
@@ -137,6 +148,19 @@ export class AccountPool {
     return this.sortedEntries().map((e) => e.status(now));
   }
 
+  /**
+   * The distinct plan types of the usable accounts (cooling ones included), in pool order
+   * (the plan of the first-loaded account first). With `withAccount({ where })` a caller can
+   * ask something once per plan (e.g. the model list).
+   */
+  plans(): string[] {
+    const plans: string[] = [];
+    for (const e of this.sortedEntries()) {
+      if (e.isUsable() && !plans.includes(e.credential.planType)) plans.push(e.credential.planType);
+    }
+    return plans;
+  }
+
   /** Forces a refresh of one account (single-flight, under the store lock). Resolves false when the account is unknown or the refresh failed. */
   async refreshAccount(accountId: string): Promise<boolean> {
     const e = this.entries.get(accountId);
@@ -156,9 +180,10 @@ export class AccountPool {
    * token once and retries on the same account. Throws RateLimitError (429,
    * all_accounts_rate_limited) when every usable account is cooling, ServiceUnavailableError
    * (503) when no account is usable, and the failure itself for kinds that are the request's
-   * fault (bad_request, not_found, response_failed).
+   * fault (bad_request, not_found, response_failed). With `req.where`, only the accounts it
+   * accepts take part (selection, retries and those errors alike).
    */
-  async withAccount<T>(req: { affinityKey?: string; signal?: AbortSignal }, attempt: (a: AttemptInfo) => Promise<T>): Promise<T> {
+  async withAccount<T>(req: AccountRequest, attempt: (a: AttemptInfo) => Promise<T>): Promise<T> {
     const { signal } = req;
     const tried = new Set<string>();
     const maxAccounts = 1 + this.config.requestRetry;
@@ -168,7 +193,7 @@ export class AccountPool {
 
     while (accountsAttempted < maxAccounts) {
       if (signal?.aborted) throw abortError(signal);
-      const entry = this.pick(req.affinityKey, tried);
+      const entry = this.pick(req.affinityKey, tried, req.where);
       if (!entry) break;
       tried.add(entry.accountId);
       if (!(await this.ensureFresh(entry, signal))) continue;
@@ -200,7 +225,7 @@ export class AccountPool {
         }
       }
     }
-    throw this.exhaustedError(lastFailure);
+    throw this.exhaustedError(lastFailure, req.where);
   }
 
   /** Records what a request that `withAccount` handed out finally did (tokens, usage headers, a late failure). */
@@ -224,9 +249,14 @@ export class AccountPool {
     return [...this.entries.values()].sort((a, b) => a.order - b.order);
   }
 
-  private pick(affinityKey: string | undefined, exclude: ReadonlySet<string>): AccountEntry | undefined {
+  private sortedEntriesWhere(where: AccountFilter | undefined): AccountEntry[] {
+    const all = this.sortedEntries();
+    return where ? all.filter((e) => where({ accountId: e.accountId, email: e.credential.email, planType: e.credential.planType })) : all;
+  }
+
+  private pick(affinityKey: string | undefined, exclude: ReadonlySet<string>, where: AccountFilter | undefined): AccountEntry | undefined {
     const now = this.clock.now();
-    const eligible = this.sortedEntries().filter((e) => e.isUsable() && !e.isCooling(now) && !exclude.has(e.accountId));
+    const eligible = this.sortedEntriesWhere(where).filter((e) => e.isUsable() && !e.isCooling(now) && !exclude.has(e.accountId));
     if (eligible.length === 0) return undefined;
     const useAffinity = affinityKey !== undefined && affinityKey !== '' && this.config.routing.sessionAffinity;
     if (useAffinity) {
@@ -293,9 +323,12 @@ export class AccountPool {
     );
   }
 
-  private exhaustedError(lastFailure: unknown): Error {
+  private exhaustedError(lastFailure: unknown, where: AccountFilter | undefined): Error {
     const now = this.clock.now();
-    const all = this.sortedEntries();
+    const all = this.sortedEntriesWhere(where);
+    if (where && all.length === 0 && this.entries.size > 0) {
+      return new ServiceUnavailableError(`None of the ${this.entries.size} loaded Codex accounts fits this request.`);
+    }
     const usable = all.filter((e) => e.isUsable());
     if (usable.length === 0) return this.noUsableAccountError(all);
     const cooling = usable.filter((e) => e.isCooling(now));

@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import type { SandboxAccount } from './accounts.js';
 import type { SandboxCore } from './core.js';
 import { bearerToken, headerValue, HttpError, readBodyText, sendJson, type Request } from './http.js';
-import { SANDBOX_MODELS, planReply } from './model-replies.js';
+import { planReply } from './model-replies.js';
 import { usageHeaders } from './quota.js';
 import { completedEvents, computeUsage, failedEvents, type ResponseIdentity } from './response-events.js';
 import { streamEvents } from './sse-writer.js';
@@ -53,14 +53,14 @@ function detail(res: ServerResponse, message: string, headers: Record<string, st
   sendJson(res, 400, { detail: message }, headers);
 }
 
-function validate(body: Record<string, unknown>): string | undefined {
+function validate(body: Record<string, unknown>, models: readonly string[]): string | undefined {
   for (const p of UNSUPPORTED_PARAMETERS) {
     if (p in body) return `Unsupported parameter: ${p}`;
   }
   if (body.store !== false && body.store !== undefined) return 'Store must be set to false';
   if (body.stream !== true) return 'Stream must be set to true';
   const model = typeof body.model === 'string' ? body.model : '';
-  if (!(SANDBOX_MODELS as readonly string[]).includes(model)) {
+  if (!models.includes(model)) {
     return `The '${model}' model is not supported when using Codex with a ChatGPT account.`;
   }
   if (typeof body.input !== 'string' && !Array.isArray(body.input)) return 'Input must be a list';
@@ -98,7 +98,7 @@ export function responsesEndpoint(core: SandboxCore) {
     }
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, { detail: 'Request body must be a JSON object' });
     const request = body as Record<string, unknown>;
-    const problem = validate(request);
+    const problem = validate(request, core.modelsFor(account.plan));
     if (problem) return detail(res, problem, usageHeaders(core.quotas.view(account.accountId)));
 
     const quota = core.quotas.check(account.accountId);
@@ -159,7 +159,7 @@ export function modelsEndpoint(core: SandboxCore) {
   return (req: Request, res: ServerResponse): void => {
     const account = authenticate(core, req, res);
     if (!account) return;
-    sendJson(res, 200, modelsListing(), { ...usageHeaders(core.quotas.view(account.accountId)), etag: '"sandbox-models-1"' });
+    sendJson(res, 200, modelsListing(core.modelsFor(account.plan)), { ...usageHeaders(core.quotas.view(account.accountId)), etag: '"sandbox-models-1"' });
   };
 }
 

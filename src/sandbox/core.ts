@@ -7,6 +7,7 @@ import { AccountRegistry, type SandboxAccount } from './accounts.js';
 import { DeviceAuthorizations } from './device.js';
 import { FaultQueue } from './faults.js';
 import { JwtMinter } from './jwt.js';
+import { SANDBOX_MODELS } from './model-replies.js';
 import { QuotaBook } from './quota.js';
 import { StatsBook } from './stats.js';
 import { TokenStore } from './tokens.js';
@@ -21,6 +22,8 @@ export interface CoreSettings {
   accessTokenTtlSeconds: number;
   deviceIntervalSeconds: number;
   deviceCodeTtlSeconds: number;
+  /** Plan type → model slugs; plans not named get SANDBOX_MODELS. */
+  modelsByPlan?: Record<string, string[]>;
 }
 
 /** A browser authorization request that passed validation and waits for Approve/Deny. */
@@ -49,6 +52,7 @@ export class SandboxCore {
   /** prompt_cache_key → input tokens of the last request, per account (for cached_tokens). */
   readonly promptCache = new Map<string, number>();
   private seq = 0;
+  private readonly modelsByPlan: Record<string, string[]>;
 
   constructor(s: CoreSettings) {
     this.issuer = s.issuer;
@@ -60,6 +64,12 @@ export class SandboxCore {
     this.tokens = new TokenStore(s.clock, new JwtMinter(s.issuer, s.clientId), s.accessTokenTtlSeconds);
     this.devices = new DeviceAuthorizations(s.clock, s.deviceCodeTtlSeconds * 1000);
     this.quotas = new QuotaBook(s.clock);
+    this.modelsByPlan = { ...s.modelsByPlan };
+  }
+
+  /** The model slugs an account of this plan may list and use. */
+  modelsFor(plan: string): readonly string[] {
+    return Object.hasOwn(this.modelsByPlan, plan) ? this.modelsByPlan[plan]! : SANDBOX_MODELS;
   }
 
   /** Deterministic, increasing ids for responses and output items. */

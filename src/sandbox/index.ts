@@ -40,6 +40,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     accessTokenTtlSeconds: opts.accessTokenTtlSeconds ?? 3600,
     deviceIntervalSeconds: opts.deviceIntervalSeconds ?? 5,
     deviceCodeTtlSeconds: opts.deviceCodeTtlSeconds ?? 900,
+    modelsByPlan: opts.modelsByPlan,
   });
   holder.core = c;
 

@@ -1,8 +1,7 @@
 /**
  * GET /backend-api/codex/models: the model list in the shape the Codex CLI parses
- * (ModelsResponse { models: ModelInfo[] }).
+ * (ModelsResponse { models: ModelInfo[] }) of the slugs the account's plan gets.
  */
-import { SANDBOX_MODELS } from './model-replies.js';
 
 const DISPLAY_NAMES: Record<string, string> = {
   'gpt-5': 'GPT-5',
@@ -22,9 +21,10 @@ const EFFORTS = [
 export const SANDBOX_BASE_INSTRUCTIONS =
   'You are Codex, a coding agent, answering from the cliproxy sandbox (a deterministic local emulator).';
 
-export function modelsListing(): { models: Record<string, unknown>[] } {
+/** The listing of `slugs` (an account's plan's models). */
+export function modelsListing(slugs: readonly string[]): { models: Record<string, unknown>[] } {
   return {
-    models: SANDBOX_MODELS.map((slug, i) => ({
+    models: slugs.map((slug, i) => ({
       slug,
       display_name: DISPLAY_NAMES[slug] ?? slug,
       description: `${DISPLAY_NAMES[slug] ?? slug} (cliproxy sandbox)`,

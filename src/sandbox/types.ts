@@ -21,6 +21,11 @@ export interface SandboxOptions {
   clock?: Clock;
   /** Where request log lines go when not quiet; default stderr. Never receives secrets. */
   log?: (line: string) => void;
+  /**
+   * The model slugs each plan gets (plan type → slugs): GET /models lists them and POST
+   * /responses accepts only them for accounts of that plan. Plans not named get the default list.
+   */
+  modelsByPlan?: Record<string, string[]>;
 }
 
 export interface SandboxAccountSpec {

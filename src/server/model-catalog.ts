@@ -1,11 +1,13 @@
 /**
- * The models the backend offers to our accounts, fetched live from `{base-url}/models` through
- * the pool (so an account is picked like for any request), cached for `models-cache-seconds`
- * with the injected clock, plus the `model-aliases` from config.
+ * The models the backend offers to our accounts: the union of the live `{base-url}/models`
+ * lists of the accounts' plans (fetched once per distinct plan, through the pool with an
+ * account of that plan, so retries and cooldowns apply as for any request), cached for
+ * `models-cache-seconds` with the injected clock, plus the `model-aliases` from config.
  */
 import { NotFoundError } from '../errors.js';
 import type { BackendModel, UpstreamClient } from '../upstream/types.js';
 import type { Clock } from '../util/clock.js';
+import { scrubText } from '../util/redact.js';
 import type { AccountPool } from '../accounts/pool.js';
 
 export interface OpenAIModel {
@@ -16,12 +18,12 @@ export interface OpenAIModel {
 }
 
 export interface ModelCatalogOptions {
-  pool: Pick<AccountPool, 'withAccount'>;
+  pool: Pick<AccountPool, 'withAccount' | 'plans'>;
   upstream: Pick<UpstreamClient, 'models'>;
   clock: Clock;
   cacheSeconds: number;
   aliases: Record<string, string>;
-  log?: { debug(obj: object, msg?: string): void };
+  log?: { debug(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
 }
 
 interface CacheEntry {
@@ -32,6 +34,8 @@ interface CacheEntry {
 export class ModelCatalog {
   private cache: CacheEntry | undefined;
   private inflight: Promise<CacheEntry> | undefined;
+  /** The last list each plan answered (a plan that fails a later fetch keeps contributing it). */
+  private readonly byPlan = new Map<string, BackendModel[]>();
 
   constructor(private readonly opts: ModelCatalogOptions) {}
 
@@ -87,12 +91,65 @@ export class ModelCatalog {
     }
   }
 
+  /**
+   * One /models request per plan, in parallel. A plan that fails is logged and keeps its last
+   * list (if any); the fetch fails only when no plan answered (the first plan's error).
+   */
   private async fetch(signal?: AbortSignal): Promise<CacheEntry> {
-    const models = await this.opts.pool.withAccount({ signal }, ({ account }) => this.opts.upstream.models(account.auth, { signal }));
-    const entry = { models, fetchedAt: this.opts.clock.now() };
+    const plans = this.opts.pool.plans();
+    if (plans.length === 0) {
+      // no usable account: let the pool say why (503 naming `cliproxy login`, …)
+      const models = await this.fetchWhere(undefined, signal);
+      return this.store([models]);
+    }
+    const results = await Promise.allSettled(plans.map((plan) => this.fetchWhere(plan, signal)));
+    const lists: BackendModel[][] = [];
+    let firstError: unknown;
+    let answered = 0;
+    results.forEach((r, i) => {
+      const plan = plans[i]!;
+      if (r.status === 'fulfilled') {
+        answered++;
+        this.byPlan.set(plan, r.value);
+        lists.push(r.value);
+        return;
+      }
+      firstError ??= r.reason;
+      const stale = this.byPlan.get(plan);
+      if (stale) lists.push(stale);
+      this.opts.log?.warn(
+        { plan, err: scrubText(r.reason instanceof Error ? r.reason.message : String(r.reason)), keptPrevious: stale !== undefined },
+        `could not fetch the model list for plan "${plan}"`,
+      );
+    });
+    if (answered === 0) throw firstError instanceof Error ? firstError : new Error(String(firstError));
+    return this.store(lists);
+  }
+
+  private fetchWhere(plan: string | undefined, signal?: AbortSignal): Promise<BackendModel[]> {
+    const where = plan === undefined ? undefined : (a: { planType: string }) => a.planType === plan;
+    return this.opts.pool.withAccount({ signal, where }, ({ account }) => this.opts.upstream.models(account.auth, { signal }));
+  }
+
+  private store(lists: BackendModel[][]): CacheEntry {
+    const entry = { models: unionBySlug(lists), fetchedAt: this.opts.clock.now() };
     this.cache = entry;
     return entry;
   }
+}
+
+/** The models of every list, each slug once (first occurrence wins), in order of first appearance. */
+export function unionBySlug(lists: readonly (readonly BackendModel[])[]): BackendModel[] {
+  const seen = new Set<string>();
+  const out: BackendModel[] = [];
+  for (const list of lists) {
+    for (const m of list) {
+      if (seen.has(m.slug)) continue;
+      seen.add(m.slug);
+      out.push(m);
+    }
+  }
+  return out;
 }
 
 export function modelNotFound(requested: string, available: readonly string[]): NotFoundError {

@@ -19,6 +19,9 @@ export function abortError(signal?: AbortSignal): Error {
   return err;
 }
 
+/** The longest delay setTimeout honours. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep(ms, signal) {
@@ -36,8 +39,19 @@ export const systemClock: Clock = {
     });
   },
   schedule(ms, fn) {
-    const timer = setTimeout(fn, Math.max(0, ms));
-    timer.unref();
+    // setTimeout fires at once for delays above 2^31-1 ms (~24.8 days): chain shorter timers
+    const due = Date.now() + Math.max(0, ms);
+    let timer: NodeJS.Timeout;
+    const arm = () => {
+      const left = due - Date.now();
+      if (left > MAX_TIMER_MS) {
+        timer = setTimeout(arm, MAX_TIMER_MS);
+      } else {
+        timer = setTimeout(fn, Math.max(0, left));
+      }
+      timer.unref();
+    };
+    arm();
     return () => clearTimeout(timer);
   },
 };

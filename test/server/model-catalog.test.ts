@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ModelCatalog } from '../../src/server/model-catalog.js';
 import type { AttemptInfo } from '../../src/accounts/pool.js';
 import { ManualClock } from '../../src/util/clock.js';
+import type { AccountRequest } from '../../src/accounts/pool.js';
+import { ServiceUnavailableError } from '../../src/errors.js';
 
 function setup(opts: { fail?: boolean; cacheSeconds?: number } = {}) {
   const clock = new ManualClock();
@@ -9,7 +11,7 @@ function setup(opts: { fail?: boolean; cacheSeconds?: number } = {}) {
   let fail = opts.fail ?? false;
   const account = { accountId: 'acc-1', email: 'a@example.com', planType: 'plus', auth: { accessToken: 't', accountId: 'acc-1' } };
   const catalog = new ModelCatalog({
-    pool: { withAccount: <T>(_req: unknown, attempt: (a: AttemptInfo) => Promise<T>) => attempt({ attempt: 1, account }) },
+    pool: { plans: () => ['plus'], withAccount: <T>(_req: unknown, attempt: (a: AttemptInfo) => Promise<T>) => attempt({ attempt: 1, account }) },
     upstream: {
       models: async () => {
         fetches++;
@@ -58,5 +60,73 @@ describe('ModelCatalog', () => {
     expect((await t.catalog.list()).length).toBe(3);
     const empty = setup({ fail: true });
     expect(await empty.catalog.resolve('anything')).toBe('anything');
+  });
+});
+
+/** A pool with one account per plan; each plan's /models answers `lists[plan]` or throws when it is 'fail'. */
+function multiPlan(lists: Record<string, string[] | 'fail'>) {
+  const clock = new ManualClock();
+  const fetched: string[] = [];
+  const warnings: object[] = [];
+  const plans = Object.keys(lists);
+  const catalog = new ModelCatalog({
+    pool: {
+      plans: () => plans,
+      withAccount: async <T>(req: AccountRequest, attempt: (a: AttemptInfo) => Promise<T>) => {
+        const plan = plans.find((p) => req.where?.({ accountId: `acc-${p}`, email: `${p}@example.com`, planType: p }) ?? true);
+        if (!plan) throw new ServiceUnavailableError('none fits');
+        const account = { accountId: `acc-${plan}`, email: `${plan}@example.com`, planType: plan, auth: { accessToken: 'eyJhbGciOi.secret.sig', accountId: `acc-${plan}` } };
+        return attempt({ attempt: 1, account });
+      },
+    },
+    upstream: {
+      models: async (auth) => {
+        const plan = auth.accountId.slice(4);
+        fetched.push(plan);
+        const list = lists[plan];
+        if (list === 'fail' || list === undefined) throw new Error(`upstream refused token ${auth.accessToken}`);
+        return list.map((slug) => ({ slug }));
+      },
+    },
+    clock,
+    cacheSeconds: 300,
+    aliases: {},
+    log: { debug: () => undefined, warn: (o) => void warnings.push(o) },
+  });
+  return { catalog, clock, fetched, warnings, lists };
+}
+
+describe('ModelCatalog over several plans', () => {
+  it('lists the union of the plans\' lists once each, in a stable order, fetching each plan once per window', async () => {
+    const t = multiPlan({ free: ['gpt-5', 'gpt-5-codex-mini'], pro: ['gpt-5', 'gpt-5-codex'] });
+    expect((await t.catalog.list()).map((m) => m.id)).toEqual(['gpt-5', 'gpt-5-codex-mini', 'gpt-5-codex']);
+    expect((await t.catalog.backendModels()).map((m) => m.slug)).toEqual(['gpt-5', 'gpt-5-codex-mini', 'gpt-5-codex']);
+    expect(await t.catalog.resolve('gpt-5-codex')).toBe('gpt-5-codex');
+    await expect(t.catalog.resolve('gpt-9')).rejects.toMatchObject({ status: 404, code: 'model_not_found', message: expect.stringContaining('gpt-5, gpt-5-codex-mini, gpt-5-codex.') });
+    expect(t.fetched.sort()).toEqual(['free', 'pro']);
+    await t.clock.advance(300_000);
+    await t.catalog.list();
+    expect(t.fetched.sort()).toEqual(['free', 'free', 'pro', 'pro']);
+  });
+
+  it('a failing plan does not fail the list (logged without secrets); it keeps its last list once it had one', async () => {
+    const t = multiPlan({ free: ['gpt-5', 'gpt-5-codex-mini'], pro: 'fail' });
+    expect((await t.catalog.list()).map((m) => m.id)).toEqual(['gpt-5', 'gpt-5-codex-mini']);
+    expect(t.warnings).toEqual([{ plan: 'pro', err: 'upstream refused token [redacted-jwt]', keptPrevious: false }]);
+
+    t.lists.pro = ['gpt-5-codex'];
+    await t.clock.advance(300_000);
+    expect((await t.catalog.list()).map((m) => m.id)).toEqual(['gpt-5', 'gpt-5-codex-mini', 'gpt-5-codex']);
+    t.lists.pro = 'fail';
+    await t.clock.advance(300_000);
+    expect((await t.catalog.list()).map((m) => m.id)).toEqual(['gpt-5', 'gpt-5-codex-mini', 'gpt-5-codex']);
+    expect(t.warnings.at(-1)).toMatchObject({ plan: 'pro', keptPrevious: true });
+  });
+
+  it('fails like before when every plan fails, and the pool explains an empty pool', async () => {
+    const t = multiPlan({ free: 'fail', pro: 'fail' });
+    await expect(t.catalog.list()).rejects.toThrow(/upstream refused/);
+    const none = multiPlan({});
+    await expect(none.catalog.list()).rejects.toBeInstanceOf(ServiceUnavailableError);
   });
 });
