@@ -2,13 +2,15 @@ import { Option, type Command } from 'commander';
 import { CliError } from '../errors.js';
 import { startSandbox } from '../sandbox/index.js';
 import { writeLine, type CliContext } from './context.js';
-import { parsePort } from './common-options.js';
+import { parsePort, parsePositiveNumber } from './common-options.js';
 
 interface SandboxCommandOptions {
   port?: number;
   host?: string;
   autoApprove?: boolean;
   quiet?: boolean;
+  deviceInterval?: number;
+  tokenTtl?: number;
 }
 
 export function registerSandbox(program: Command, ctx: CliContext): Command {
@@ -18,7 +20,13 @@ export function registerSandbox(program: Command, ctx: CliContext): Command {
     .addOption(new Option('--port <port>', 'port to listen on (default 0 = any free port)').argParser(parsePort))
     .addOption(new Option('--host <host>', 'address to bind (default 127.0.0.1)'))
     .addOption(new Option('--auto-approve', 'approve every browser authorization and device code automatically'))
-    .addOption(new Option('--quiet', 'do not log one line per request'));
+    .addOption(new Option('--quiet', 'do not log one line per request'))
+    .addOption(
+      new Option('--device-interval <seconds>', 'polling interval the device flow asks clients to use (default 5, like the real service)').argParser(
+        parsePositiveNumber('device interval'),
+      ),
+    )
+    .addOption(new Option('--token-ttl <seconds>', 'lifetime of issued access tokens (default 3600)').argParser(parsePositiveNumber('token ttl')));
   cmd.action(async (opts: SandboxCommandOptions) => {
     let sandbox;
     try {
@@ -27,6 +35,8 @@ export function registerSandbox(program: Command, ctx: CliContext): Command {
         host: opts.host ?? '127.0.0.1',
         autoApprove: opts.autoApprove ?? false,
         quiet: opts.quiet ?? false,
+        ...(opts.deviceInterval !== undefined ? { deviceIntervalSeconds: opts.deviceInterval } : {}),
+        ...(opts.tokenTtl !== undefined ? { accessTokenTtlSeconds: opts.tokenTtl } : {}),
         clock: ctx.clock,
         log: (line) => writeLine(ctx.stderr, line),
       });
