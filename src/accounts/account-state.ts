@@ -68,6 +68,15 @@ export class AccountEntry {
   refreshing: Promise<void> | null = null;
   /** Cancels the scheduled proactive refresh. */
   cancelScheduledRefresh: (() => void) | null = null;
+  /**
+   * Tokens in use that the store has not accepted yet (a save failed after a refresh: the old
+   * refresh token is already spent, so they are kept and the save is retried). Null when saved.
+   */
+  unsaved: { accessToken: string; refreshToken: string } | null = null;
+  /** Consecutive failed saves of `unsaved`; drives the save retry backoff. */
+  saveRetryLevel = 0;
+  /** Cancels the scheduled retry of the save. */
+  cancelSaveRetry: (() => void) | null = null;
 
   constructor(stored: StoredAccount, order: number) {
     this.credential = stored.credential;
@@ -77,6 +86,12 @@ export class AccountEntry {
 
   get accountId(): string {
     return this.credential.accountId;
+  }
+
+  /** True while the tokens in use are the ones a failed save left unsaved. */
+  hasUnsavedTokens(): boolean {
+    const u = this.unsaved;
+    return u !== null && u.accessToken === this.credential.accessToken && u.refreshToken === this.credential.refreshToken;
   }
 
   /** Disabled in its file, or marked as needing a new login: never handed out. */

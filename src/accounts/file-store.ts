@@ -1,12 +1,24 @@
 import { createHash } from 'node:crypto';
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { access, constants, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { CliError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Credential } from './credential.js';
 import { parseCredentialFile, serializeCredential } from './credential-file.js';
+import {
+  breakLockIfUnchanged,
+  DEFAULT_LOCK_FOREIGN_STALE_MS,
+  DEFAULT_LOCK_HUNG_MS,
+  isLockStale,
+  observeLock,
+  pidAlive,
+  tryCreateLock,
+  type ObservedLock,
+  type StaleLimits,
+} from './lock-file.js';
 import type { AccountStore, LoadProblem, StoreListing, StoredAccount } from './store.js';
 
 /**
@@ -29,8 +41,15 @@ export interface FileAccountStoreOptions {
   clock?: Clock;
   /** Debounce of change notifications; default 200 ms. */
   watchDebounceMs?: number;
-  /** A cross-process refresh lock older than this is broken; default 30 s. */
+  /**
+   * A refresh lock whose holder cannot be checked from here (another host, or an unreadable
+   * lock) is broken when older than this; default 5 min. A holder on this host is checked by pid.
+   */
   lockStaleMs?: number;
+  /** A refresh lock whose holder is alive on this host is broken only when older than this (hung); default 10 min. */
+  lockHungMs?: number;
+  /** This host's name as recorded in lock files; default os.hostname(). */
+  hostname?: string;
   /** Periodic re-scan for watch() where fs.watch is unreliable; default 1000 ms. */
   watchPollMs?: number;
 }
@@ -74,7 +93,8 @@ export class FileAccountStore implements AccountStore {
   readonly description: string;
   private readonly clock: Clock;
   private readonly debounceMs: number;
-  private readonly lockStaleMs: number;
+  private readonly lockLimits: StaleLimits;
+  private readonly hostname: string;
   private readonly pollMs: number;
   private readonly localLocks = new Map<string, Promise<unknown>>();
 
@@ -83,7 +103,8 @@ export class FileAccountStore implements AccountStore {
     this.description = this.dir;
     this.clock = opts.clock ?? systemClock;
     this.debounceMs = opts.watchDebounceMs ?? 200;
-    this.lockStaleMs = opts.lockStaleMs ?? 30_000;
+    this.lockLimits = { foreignStaleMs: opts.lockStaleMs ?? DEFAULT_LOCK_FOREIGN_STALE_MS, hungMs: opts.lockHungMs ?? DEFAULT_LOCK_HUNG_MS };
+    this.hostname = opts.hostname ?? hostname();
     this.pollMs = opts.watchPollMs ?? 1000;
   }
 
@@ -304,8 +325,9 @@ export class FileAccountStore implements AccountStore {
 
   /**
    * Serialises refreshes of one account: an in-process queue per account, and a lock file
-   * `<dir>/.locks/<sha256(account_id)[0:16]>.lock` created with O_EXCL holding
-   * `{"pid","at"}`. A lock older than lockStaleMs, or whose pid is not alive, is broken.
+   * `<dir>/.locks/<sha256(account_id)[0:16]>.lock` holding `{"pid","host","at","id"}` (see
+   * lock-file.ts). A holder on this host whose pid is gone is broken at once; a live one only
+   * after lockHungMs (10 min); one on another host after lockStaleMs (5 min). Waiters poll.
    */
   async withRefreshLock<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.localLocks.get(accountId) ?? Promise.resolve();
@@ -339,60 +361,24 @@ export class FileAccountStore implements AccountStore {
     }
     const lockFile = path.join(lockDir, `${accountIdHash(accountId).slice(0, 16)}.lock`);
     for (;;) {
+      let release: (() => Promise<void>) | null;
       try {
-        const fh = await open(lockFile, 'wx', 0o600);
-        try {
-          await fh.writeFile(JSON.stringify({ pid: process.pid, at: this.clock.now() }));
-        } finally {
-          await fh.close();
-        }
-        return async () => {
-          await unlink(lockFile).catch(() => undefined);
-        };
+        release = await tryCreateLock(lockFile, { pid: process.pid, host: this.hostname, at: this.clock.now() });
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new CliError(`Cannot create the lock file ${lockFile} (${errnoText(err)}). ${dirFix(this.dir)}`);
-        }
+        throw new CliError(`Cannot create the lock file ${lockFile} (${errnoText(err)}). ${dirFix(this.dir)}`);
       }
-      if (await this.isStale(lockFile)) {
-        await unlink(lockFile).catch(() => undefined);
+      if (release) return release;
+      const observed = await observeLock(lockFile).catch(() => null);
+      if (observed && isLockStale(observed, { now: this.clock.now(), hostname: this.hostname, limits: this.lockLimits, pidAlive })) {
+        await this.breakStaleLock(lockFile, observed);
         continue;
       }
       await new Promise<void>((r) => setTimeout(r, 20 + Math.floor(Math.random() * 30)));
     }
   }
 
-  private async isStale(lockFile: string): Promise<boolean> {
-    let text: string;
-    try {
-      text = await readFile(lockFile, 'utf8');
-    } catch (err) {
-      void err;
-      return false;
-    }
-    let holder: { pid?: unknown; at?: unknown };
-    try {
-      holder = JSON.parse(text) as { pid?: unknown; at?: unknown };
-    } catch {
-      // being written right now, or garbage: judge by the file's age
-      try {
-        const st = await stat(lockFile);
-        return Date.now() - st.mtimeMs > this.lockStaleMs;
-      } catch {
-        return false;
-      }
-    }
-    if (typeof holder.at === 'number' && this.clock.now() - holder.at > this.lockStaleMs) return true;
-    if (typeof holder.pid === 'number' && !pidAlive(holder.pid)) return true;
-    return false;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  /** Removes a lock judged stale, unless it changed since (another waiter broke it and took a fresh one). */
+  protected async breakStaleLock(lockFile: string, observed: ObservedLock): Promise<boolean> {
+    return breakLockIfUnchanged(lockFile, observed).catch(() => false);
   }
 }

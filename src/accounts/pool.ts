@@ -1,9 +1,10 @@
 import type { Config } from '../config/schema.js';
-import { RateLimitError, ServiceUnavailableError } from '../errors.js';
+import { ServiceUnavailableError } from '../errors.js';
 import { UpstreamFailure, type UpstreamAuth, type UsageSnapshot } from '../upstream/types.js';
 import { abortError, type Clock } from '../util/clock.js';
 import { scrubText } from '../util/redact.js';
 import { AccountEntry, tokenNeedsRefresh, type AccountStatus } from './account-state.js';
+import { coolingAccountsError } from './cooling-error.js';
 import { cooldownFor } from './cooldowns.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Refresher, type TokenRefreshClient } from './refresher.js';
@@ -112,10 +113,12 @@ export class AccountPool {
     this.refresher.setActive(false);
     this.unwatch?.();
     this.unwatch = null;
-    for (const e of this.entries.values()) this.refresher.cancel(e);
+    for (const e of this.entries.values()) this.refresher.forget(e);
     await this.reloading?.catch(() => undefined);
     await Promise.allSettled([...this.entries.values()].map((e) => e.refreshing ?? Promise.resolve()));
-    for (const e of this.entries.values()) this.refresher.cancel(e);
+    // refreshed tokens a failed save left in memory get one last chance before they are lost
+    await Promise.allSettled([...this.entries.values()].map((e) => this.refresher.saveUnsaved(e)));
+    for (const e of this.entries.values()) this.refresher.forget(e);
   }
 
   /** Re-lists the store now (the watcher calls this; concurrent calls coalesce). */
@@ -177,10 +180,12 @@ export class AccountPool {
    * Runs `attempt` on an eligible account. An UpstreamFailure thrown by the attempt (it must
    * throw before anything reached the client) cools the account down and the attempt runs
    * again on the next eligible account, up to `request-retry` more times; a 401 refreshes the
-   * token once and retries on the same account. Throws RateLimitError (429,
-   * all_accounts_rate_limited) when every usable account is cooling, ServiceUnavailableError
-   * (503) when no account is usable, and the failure itself for kinds that are the request's
-   * fault (bad_request, not_found, response_failed). With `req.where`, only the accounts it
+   * token once and retries on the same account. When every usable account is cooling it throws
+   * RateLimitError (429, all_accounts_rate_limited) if they all rest for usage/rate limits, else
+   * the error the other reason maps to (503 account_unauthorized after a refresh did not help,
+   * 503 overloaded, 502/504 …; see cooling-error.ts), with Retry-After = the soonest return.
+   * ServiceUnavailableError (503) when no account is usable, and the failure itself for kinds
+   * that are the request's fault (bad_request, not_found, response_failed). With `req.where`, only the accounts it
    * accepts take part (selection, retries and those errors alike).
    */
   async withAccount<T>(req: AccountRequest, attempt: (a: AttemptInfo) => Promise<T>): Promise<T> {
@@ -333,14 +338,7 @@ export class AccountPool {
     if (usable.length === 0) return this.noUsableAccountError(all);
     const cooling = usable.filter((e) => e.isCooling(now));
     if (cooling.length === usable.length) {
-      const soonest = Math.min(...cooling.map((e) => e.cooldownUntil!));
-      const retryAfterSeconds = Math.max(1, Math.ceil((soonest - now) / 1000));
-      const n = usable.length;
-      return new RateLimitError(
-        `${n === 1 ? 'The only usable Codex account is' : `All ${n} usable Codex accounts are`} rate limited or cooling down; ` +
-          `the soonest is available again in ${retryAfterSeconds}s (at ${new Date(soonest).toISOString()}).`,
-        { code: 'all_accounts_rate_limited', retryAfterSeconds },
-      );
+      return coolingAccountsError({ cooling: cooling.map((e) => ({ reason: e.cooldownReason ?? 'cooling', until: e.cooldownUntil! })), lastFailure, now });
     }
     if (lastFailure) return lastFailure instanceof Error ? lastFailure : new Error(scrubText(String(lastFailure)));
     return new ServiceUnavailableError('No Codex account could serve the request; try again shortly.');
@@ -403,7 +401,7 @@ export class AccountPool {
     }
     for (const [id, entry] of this.entries) {
       if (seen.has(id)) continue;
-      this.refresher.cancel(entry);
+      this.refresher.forget(entry);
       this.affinity.forget(id);
       this.entries.delete(id);
       this.log.info({ accountId: id, email: entry.credential.email }, 'Codex account removed');
@@ -423,7 +421,9 @@ export class AccountPool {
     entry.location = stored.location;
     const wasUsable = entry.isUsable();
     const tokensDiffer = s.refreshToken !== mem.refreshToken || s.accessToken !== mem.accessToken;
-    if (tokensDiffer && (mem.lastRefresh ?? 0) > (s.lastRefresh ?? 0)) {
+    // ours win when refreshed later, or when a failed save left them unsaved (the stored refresh token is then spent)
+    const oursNewer = (mem.lastRefresh ?? 0) > (s.lastRefresh ?? 0) || (entry.hasUnsavedTokens() && (mem.lastRefresh ?? 0) >= (s.lastRefresh ?? 0));
+    if (tokensDiffer && oursNewer) {
       entry.credential = { ...mem, disabled: s.disabled, email: s.email, planType: s.planType, extra: s.extra };
     } else {
       entry.credential = s;

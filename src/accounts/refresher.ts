@@ -27,8 +27,9 @@ export interface TokenRefreshClient {
  * - proactive: the scheduled refresh (lead time before expiry, or the 8-day age limit).
  * - unauthorized: the upstream answered 401 with `staleAccessToken`.
  * - forced: an explicit request (management, tests).
+ * - save-retry: refreshed tokens could not be saved earlier; save them now (refreshes only if due anyway).
  */
-export type RefreshTrigger = 'expiry' | 'proactive' | 'unauthorized' | 'forced';
+export type RefreshTrigger = 'expiry' | 'proactive' | 'unauthorized' | 'forced' | 'save-retry';
 
 export interface RefresherDeps {
   store: AccountStore;
@@ -98,6 +99,25 @@ export class Refresher {
     entry.cancelScheduledRefresh = null;
   }
 
+  /** Cancels everything scheduled for the entry (the proactive refresh and a save retry). */
+  forget(entry: AccountEntry): void {
+    this.cancel(entry);
+    entry.cancelSaveRetry?.();
+    entry.cancelSaveRetry = null;
+  }
+
+  /**
+   * One last attempt to save tokens a failed save left in memory (the pool calls it when
+   * stopping, after the flights in progress ended). Logs when it fails again.
+   */
+  async saveUnsaved(entry: AccountEntry): Promise<void> {
+    if (!entry.hasUnsavedTokens()) return;
+    await this.deps.store.withRefreshLock(entry.accountId, async () => {
+      await this.adoptStored(entry);
+      if (entry.hasUnsavedTokens()) await this.saveOrKeep(entry, entry.credential, false);
+    });
+  }
+
   private async run(entry: AccountEntry, opts: { trigger: RefreshTrigger; staleAccessToken: string }): Promise<void> {
     const { store, log } = this.deps;
     let retryInMs: number | undefined;
@@ -107,8 +127,14 @@ export class Refresher {
         const cur = entry.credential;
         if (!entry.isUsable()) return;
         const now = this.deps.clock.now();
-        const needed = cur.accessToken === opts.staleAccessToken ? opts.trigger !== 'expiry' || tokenNeedsRefresh(cur, now) : tokenNeedsRefresh(cur, now);
-        if (!needed) return;
+        const needed =
+          cur.accessToken === opts.staleAccessToken && opts.trigger !== 'save-retry'
+            ? opts.trigger !== 'expiry' || tokenNeedsRefresh(cur, now)
+            : tokenNeedsRefresh(cur, now);
+        if (!needed) {
+          if (entry.hasUnsavedTokens()) await this.saveOrKeep(entry, cur, true);
+          return;
+        }
 
         let tokens: TokenSet;
         try {
@@ -122,13 +148,7 @@ export class Refresher {
           throw err;
         }
         const next = withRefreshedTokens(cur, tokens, this.deps.clock.now());
-        try {
-          entry.location = await store.save(next);
-        } catch (err) {
-          // the old refresh token is spent: keep the new pair in memory rather than lose the account
-          log.error({ accountId: cur.accountId, email: cur.email, err: errorText(err) }, 'Refreshed tokens could not be saved; keeping them in memory');
-        }
-        entry.credential = next;
+        await this.saveOrKeep(entry, next, true);
         entry.refreshBackoffLevel = 0;
         if (entry.cooldownReason === 'refresh_failed' || entry.cooldownReason === 'unauthorized') entry.clearCooldown();
         log.info({ accountId: cur.accountId, email: cur.email, trigger: opts.trigger, expiresAt: next.expiresAt }, 'Refreshed Codex tokens');
@@ -136,6 +156,47 @@ export class Refresher {
     } finally {
       this.schedule(entry, retryInMs);
     }
+  }
+
+  /**
+   * Saves `next` and then puts it in use. When the save fails the tokens are put in use anyway
+   * (after a refresh the old refresh token is spent: dropping the new pair would lose the
+   * account), marked unsaved, and the save is retried with backoff (1 s, 2 s, 4 s … up to
+   * cooldown.maxBackoffSeconds) and at every later refresh check. Called under the refresh lock.
+   */
+  private async saveOrKeep(entry: AccountEntry, next: Credential, retry: boolean): Promise<void> {
+    const { store, log } = this.deps;
+    try {
+      entry.location = await store.save(next);
+      entry.credential = next;
+      if (entry.unsaved) log.info({ accountId: next.accountId, email: next.email }, 'Saved the refreshed tokens that were kept in memory');
+      entry.unsaved = null;
+      entry.saveRetryLevel = 0;
+      entry.cancelSaveRetry?.();
+      entry.cancelSaveRetry = null;
+    } catch (err) {
+      entry.credential = next;
+      entry.unsaved = { accessToken: next.accessToken, refreshToken: next.refreshToken };
+      const retryInMs = retry && this.active ? this.scheduleSaveRetry(entry) : undefined;
+      log.error(
+        { accountId: next.accountId, email: next.email, err: errorText(err, [next.accessToken, next.refreshToken, next.idToken]), retryInMs },
+        retryInMs === undefined
+          ? 'Refreshed tokens could not be saved; they are lost when this process ends (run `cliproxy login` if the account then needs a new login)'
+          : 'Refreshed tokens could not be saved; keeping them in memory and retrying the save',
+      );
+    }
+  }
+
+  private scheduleSaveRetry(entry: AccountEntry): number {
+    entry.cancelSaveRetry?.();
+    const delay = refreshRetryDelayMs(entry.saveRetryLevel, this.deps.config.cooldown);
+    entry.saveRetryLevel++;
+    entry.cancelSaveRetry = this.deps.clock.schedule(delay, () => {
+      entry.cancelSaveRetry = null;
+      if (!this.active || !entry.hasUnsavedTokens()) return;
+      void this.refresh(entry, { trigger: 'save-retry', staleAccessToken: entry.credential.accessToken }).catch(() => undefined);
+    });
+    return delay;
   }
 
   /**
@@ -156,6 +217,8 @@ export class Refresher {
     const tokensDiffer = s.refreshToken !== mem.refreshToken || s.accessToken !== mem.accessToken;
     if (tokensDiffer) {
       if ((s.lastRefresh ?? 0) < (mem.lastRefresh ?? 0)) return;
+      // unsaved tokens replaced what is stored (their refresh token is spent): only a newer write wins
+      if (entry.hasUnsavedTokens() && (s.lastRefresh ?? 0) <= (mem.lastRefresh ?? 0)) return;
       entry.credential = s;
       entry.location = stored.location;
       this.deps.log.info({ accountId: s.accountId, email: s.email }, 'Adopted tokens refreshed by another process');
@@ -221,8 +284,8 @@ export function refreshFailureReason(err: TokenEndpointError): string {
   return 'refresh_failed';
 }
 
-function errorText(err: unknown): string {
+function errorText(err: unknown, secrets: readonly string[] = []): string {
   if (err instanceof TokenEndpointError) return `${err.name}${err.status !== undefined ? ` ${err.status}` : ''}${err.code ? ` ${err.code}` : ''}`;
-  if (err instanceof Error) return scrubText(`${err.name}: ${err.message}`);
-  return String(err);
+  if (err instanceof Error) return scrubText(`${err.name}: ${err.message}`, secrets);
+  return scrubText(String(err), secrets);
 }

@@ -134,7 +134,7 @@ export function responsesEndpoint(core: SandboxCore) {
     let events;
     if (outcome?.kind === 'response_failed') {
       core.stats.bump('failures', account.accountId);
-      events = failedEvents(identity);
+      events = failedEvents(identity, { code: outcome.code, message: outcome.message });
     } else {
       const plan = planReply(request);
       const usage = computeUsage(request, plan.items, 0);

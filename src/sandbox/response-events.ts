@@ -137,9 +137,12 @@ export function completedEvents(r: ResponseIdentity, items: PlannedItem[], usage
   return events;
 }
 
-/** created → in_progress → response.failed. */
-export function failedEvents(r: ResponseIdentity): SseEvent[] {
-  const error = { code: 'server_error', message: 'The sandbox was asked to fail this response (response_failed fault).' };
+/** created → in_progress → response.failed (with the given error, default server_error). */
+export function failedEvents(r: ResponseIdentity, failure: { code?: string; message?: string } = {}): SseEvent[] {
+  const error = {
+    code: failure.code ?? 'server_error',
+    message: failure.message ?? 'The sandbox was asked to fail this response (response_failed fault).',
+  };
   return [
     { type: 'response.created', response: responseObject(r, 'in_progress') },
     { type: 'response.in_progress', response: responseObject(r, 'in_progress') },

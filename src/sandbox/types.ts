@@ -56,7 +56,8 @@ export interface SandboxStats {
 export type SandboxFault =
   | { kind: 'status'; status: 429 | 500 | 503; account?: string; times?: number; resetsInSeconds?: number }
   | { kind: 'disconnect'; account?: string; times?: number; afterEvents?: number }
-  | { kind: 'response_failed'; account?: string; times?: number }
+  /** `code`/`message`: the error the response.failed event carries (default server_error). */
+  | { kind: 'response_failed'; account?: string; times?: number; code?: string; message?: string }
   | { kind: 'slow'; account?: string; times?: number; delayMs: number };
 
 export interface Sandbox {

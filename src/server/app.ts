@@ -19,6 +19,8 @@ import type { RouteContext } from './routes/context.js';
 import { modelsRoutes } from './routes/models.js';
 import { responsesRoutes } from './routes/responses.js';
 import { accountsStatusRoutes } from './routes/accounts-status.js';
+import { ActiveStreams } from './active-streams.js';
+import { STREAM_SHUTDOWN_GRACE_MS } from './shutdown.js';
 
 export interface ServerDeps {
   config: Config;
@@ -27,6 +29,8 @@ export interface ServerDeps {
   clock: Clock;
   /** false: no logs (tests); true: pino to stdout; an object: pino options (e.g. {stream}). Default true. */
   logger?: boolean | Record<string, unknown>;
+  /** How long close() waits for streams in progress to send their ending; default 1000 ms. */
+  streamShutdownGraceMs?: number;
 }
 
 const QUIET_ROUTES = new Set(['/healthz', '/metrics']);
@@ -65,7 +69,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     log: app.log,
     onAttempt: (accountId, outcome) => metrics.upstreamAttempts.inc({ account: accountLabel(accountId), outcome }),
   };
-  const ctx: RouteContext = { handlers, catalog, metrics };
+  const streams = new ActiveStreams(metrics.activeStreams);
+  const ctx: RouteContext = { handlers, catalog, metrics, streams };
+
+  // close(): end every stream in progress with an error event first, then fastify closes the connections
+  app.addHook('preClose', async () => {
+    if (streams.size > 0) app.log.info({ streams: streams.size }, 'ending streams in progress');
+    await streams.endAll(deps.streamShutdownGraceMs ?? STREAM_SHUTDOWN_GRACE_MS, clock);
+  });
 
   app.setErrorHandler((err, req, reply) => {
     if (reply.raw.destroyed) {

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../accounts/logger.js';
 import { silentLogger } from '../accounts/logger.js';
 import { createRuntime, type Runtime } from '../app/runtime.js';
+import { stderrLogger } from '../app/stderr-logger.js';
 import type { Config } from '../config/schema.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { buildServer } from './app.js';
@@ -39,18 +40,25 @@ export function formatUrl(host: string, port: number): string {
   return `http://${h}:${port}`;
 }
 
-/** A logger whose target is set later (the pool starts before fastify's logger exists). */
-function forwardingLogger(): { log: Logger; setTarget(l: Logger): void } {
-  let target: Logger = silentLogger;
+type Level = keyof Logger;
+
+/**
+ * A logger for the pool, which starts (and reports unreadable account files, "Loaded N Codex
+ * accounts") before fastify's logger exists: entries are kept until the target is set, then
+ * written to it in order, so nothing logged at start-up is lost.
+ */
+export function bufferingLogger(): { log: Logger; setTarget(l: Logger): void } {
+  let target: Logger | undefined;
+  const pending: { level: Level; obj: object | string; msg?: string }[] = [];
+  const at = (level: Level) => (obj: object | string, msg?: string) => {
+    if (target) target[level](obj, msg);
+    else pending.push({ level, obj, msg });
+  };
   return {
-    log: {
-      debug: (o, m) => target.debug(o, m),
-      info: (o, m) => target.info(o, m),
-      warn: (o, m) => target.warn(o, m),
-      error: (o, m) => target.error(o, m),
-    },
+    log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
     setTarget(l) {
       target = l;
+      for (const e of pending.splice(0)) l[e.level](e.obj, e.msg);
     },
   };
 }
@@ -58,9 +66,17 @@ function forwardingLogger(): { log: Logger; setTarget(l: Logger): void } {
 export async function startServer(config: Config, deps: StartServerDeps): Promise<ServerHandle> {
   assertHostAllowed(config.host, config.apiKeys);
   const clock = deps.clock ?? systemClock;
-  const poolLog = forwardingLogger();
+  const poolLog = bufferingLogger();
   const ownsRuntime = deps.runtime === undefined;
-  const runtime = deps.runtime ?? (await createRuntime(config, { clock, log: poolLog.log }));
+  // if the server never comes up, what the pool found at start-up still goes to stderr
+  const flushToStderr = () => poolLog.setTarget(deps.logs === false ? silentLogger : stderrLogger(deps.stderr, 'info'));
+  let runtime: Runtime;
+  try {
+    runtime = deps.runtime ?? (await createRuntime(config, { clock, log: poolLog.log }));
+  } catch (err) {
+    flushToStderr();
+    throw err;
+  }
   let app: FastifyInstance;
   try {
     app = await buildServer({
@@ -73,6 +89,7 @@ export async function startServer(config: Config, deps: StartServerDeps): Promis
     poolLog.setTarget(app.log.child({ component: 'pool' }));
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
+    flushToStderr();
     if (ownsRuntime) await runtime.close();
     throw err;
   }

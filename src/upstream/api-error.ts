@@ -1,18 +1,23 @@
+/**
+ * The one mapping from an UpstreamFailure (what went wrong talking to the Codex backend) to the
+ * ApiError a client sees. The server's error handler, its streaming paths and the non-streaming
+ * chat translation all use it, so a failure gets the same status and code on every path.
+ */
 import {
   ApiError,
   GatewayTimeoutError,
   InvalidRequestError,
-  NotFoundError,
   RateLimitError,
   ServiceUnavailableError,
   UpstreamBadGatewayError,
 } from '../errors.js';
+import { scrubText } from '../util/redact.js';
 import type { UpstreamFailure } from './types.js';
 
 /**
  * `response.failed` codes that describe the client's own input (a bad image, a prompt that is
  * too long or refused): the client gets a 400 it can act on. Every other failure is the
- * upstream's problem: 502.
+ * upstream's problem: 502 (or 429/503 for the rate-limit and overload codes).
  */
 export const CLIENT_CAUSED_FAILURE_CODES: ReadonlySet<string> = new Set([
   'invalid_prompt',
@@ -34,39 +39,79 @@ export const CLIENT_CAUSED_FAILURE_CODES: ReadonlySet<string> = new Set([
   'content_filter',
 ]);
 
+const RATE_LIMIT_FAILURE_CODES: ReadonlySet<string> = new Set(['rate_limit_exceeded', 'usage_limit_reached']);
+const OVERLOAD_FAILURE_CODES: ReadonlySet<string> = new Set(['server_is_overloaded', 'slow_down']);
+const TIMEOUT_CODES: ReadonlySet<string> = new Set([
+  'timeout',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** Seconds for Retry-After: time until resetAt if it is in the future (needs `now`), else the relative wait. */
+function retryAfterSecondsOf(f: UpstreamFailure, now: number | undefined): number | undefined {
+  if (f.resetAt !== undefined && now !== undefined && f.resetAt > now) return Math.max(1, Math.ceil((f.resetAt - now) / 1000));
+  if (f.retryAfterMs !== undefined && f.retryAfterMs > 0) return Math.max(1, Math.ceil(f.retryAfterMs / 1000));
+  return undefined;
+}
+
+function isTimeout(f: UpstreamFailure): boolean {
+  return (f.code !== undefined && TIMEOUT_CODES.has(f.code)) || /timed?\s*out|timeout/i.test(f.message);
+}
+
+/** A `response.failed` the pool gave up on (or that arrived mid-stream) → what the client sees. */
+function apiErrorFromResponseFailed(f: UpstreamFailure, detail: string, now: number | undefined): ApiError {
+  const code = f.code;
+  if (code !== undefined && CLIENT_CAUSED_FAILURE_CODES.has(code)) return new InvalidRequestError(detail, { code, cause: f });
+  if (code !== undefined && RATE_LIMIT_FAILURE_CODES.has(code)) {
+    return new RateLimitError(`Upstream response failed: ${detail}`, { code, retryAfterSeconds: retryAfterSecondsOf(f, now), cause: f });
+  }
+  if (code !== undefined && OVERLOAD_FAILURE_CODES.has(code)) {
+    return new ServiceUnavailableError(`Upstream response failed: ${detail}`, { code, cause: f });
+  }
+  return new UpstreamBadGatewayError(`Upstream response failed: ${detail}`, { code: code ?? 'upstream_error', cause: f });
+}
+
 /**
- * An UpstreamFailure the pool gave up on → what the client sees. Messages are already scrubbed
- * by whoever built the failure (classifyFailure / failureFromEvent).
+ * What the client is told when the upstream failed. `now` (ms) turns a resetAt into Retry-After;
+ * without it only a relative retry-after is used.
  */
 export function apiErrorFromFailure(f: UpstreamFailure, now?: number): ApiError {
+  const detail = scrubText(f.message);
   const retryAfterSeconds = retryAfterSecondsOf(f, now);
   switch (f.kind) {
     case 'bad_request':
-      return new InvalidRequestError(f.message, { code: f.code ?? 'upstream_bad_request', cause: f });
-    case 'not_found':
-      return new NotFoundError(f.message, { code: f.code ?? 'not_found', cause: f });
+      return new InvalidRequestError(`Upstream rejected the request: ${detail}`, { code: f.code ?? 'upstream_bad_request', cause: f });
     case 'usage_limit':
-      return new RateLimitError(f.message, { code: 'usage_limit_reached', cause: f, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
+      return new RateLimitError(`The ChatGPT account's usage limit was reached: ${detail}`, { code: 'usage_limit_reached', retryAfterSeconds, cause: f });
     case 'rate_limited':
-      return new RateLimitError(f.message, { code: 'rate_limit_exceeded', cause: f, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) });
+      return new RateLimitError(`Upstream rate limit: ${detail}`, { retryAfterSeconds, cause: f });
     case 'overloaded':
-      return new ServiceUnavailableError(f.message, { code: f.code ?? 'server_is_overloaded', cause: f });
-    case 'network':
-      return f.code === 'timeout' ? new GatewayTimeoutError(f.message, { cause: f }) : new UpstreamBadGatewayError(f.message, { cause: f });
-    case 'response_failed':
-      if (f.code && CLIENT_CAUSED_FAILURE_CODES.has(f.code)) return new InvalidRequestError(f.message, { code: f.code, cause: f });
-      return new UpstreamBadGatewayError(f.message, { code: f.code ?? 'upstream_error', cause: f });
+      return new ServiceUnavailableError(`Upstream is overloaded, try again shortly: ${detail}`, {
+        code: f.code ?? 'server_is_overloaded',
+        retryAfterSeconds,
+        cause: f,
+      });
     case 'unauthorized':
+      return new ServiceUnavailableError(
+        `The upstream rejected the account's token even after a refresh (${detail}). Sign the account in again with \`cliproxy login\`.`,
+        { code: 'account_unauthorized', cause: f },
+      );
     case 'forbidden':
-    case 'server':
+      return new UpstreamBadGatewayError(`Upstream refused the account (403): ${detail}`, { code: 'upstream_forbidden', cause: f });
+    case 'not_found':
+      return new UpstreamBadGatewayError(`Upstream answered 404: ${detail}`, { code: 'upstream_not_found', cause: f });
+    case 'network':
+      if (isTimeout(f)) return new GatewayTimeoutError(`Upstream did not answer in time: ${detail}`, { cause: f });
+      return new UpstreamBadGatewayError(`Could not reach the upstream: ${detail}`, { cause: f });
+    case 'response_failed':
+      return apiErrorFromResponseFailed(f, detail, now);
     case 'stream_closed':
-      return new UpstreamBadGatewayError(f.message, { code: f.code ?? 'upstream_error', cause: f });
+      return new UpstreamBadGatewayError(`Upstream stream ended early: ${detail}`, { code: 'stream_closed', cause: f });
+    case 'server':
+    default:
+      if (isTimeout(f)) return new GatewayTimeoutError(`Upstream did not answer in time: ${detail}`, { cause: f });
+      return new UpstreamBadGatewayError(`Upstream error${f.status ? ` ${f.status}` : ''}: ${detail}`, { cause: f });
   }
-}
-
-/** Seconds for Retry-After: the relative wait if given, else time until resetAt (needs `now`). */
-function retryAfterSecondsOf(f: UpstreamFailure, now: number | undefined): number | undefined {
-  if (f.retryAfterMs !== undefined) return Math.max(1, Math.ceil(f.retryAfterMs / 1000));
-  if (f.resetAt !== undefined && now !== undefined) return Math.max(1, Math.ceil((f.resetAt - now) / 1000));
-  return undefined;
 }

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { accountFileName, FileAccountStore } from '../../src/accounts/file-store.js';
 import { computeChecksum, credentialToFileObject } from '../../src/accounts/credential-file.js';
+import { breakLockIfUnchanged, isLockStale, observeLock, pidAlive, type ObservedLock } from '../../src/accounts/lock-file.js';
+import { systemClock } from '../../src/util/clock.js';
 import { CliError } from '../../src/errors.js';
 import { fakeJwt, makeCredential } from '../auth/helpers.js';
 
@@ -256,16 +258,139 @@ describe('FileAccountStore', () => {
     expect(await a.withRefreshLock('acc-1', async () => 'again')).toBe('again');
   });
 
-  it('breaks a stale lock (dead pid, or older than lockStaleMs)', async () => {
-    const dir = await tempDir();
-    const store = new FileAccountStore({ dir, lockStaleMs: 500 });
-    await store.withRefreshLock('acc-1', async () => undefined); // creates .locks
-    const lockDir = path.join(dir, '.locks');
-    const lockFile = path.join(lockDir, `${createHash('sha256').update('acc-1').digest('hex').slice(0, 16)}.lock`);
-    await writeFile(lockFile, JSON.stringify({ pid: 2 ** 22 + 12345, at: Date.now() }));
-    expect(await store.withRefreshLock('acc-1', async () => 'dead-pid-broken')).toBe('dead-pid-broken');
-    await writeFile(lockFile, JSON.stringify({ pid: process.pid, at: Date.now() - 10_000 }));
-    expect(await store.withRefreshLock('acc-1', async () => 'old-lock-broken')).toBe('old-lock-broken');
+  describe('refresh lock staleness', () => {
+    const lockPath = (dir: string, accountId: string) =>
+      path.join(dir, '.locks', `${createHash('sha256').update(accountId).digest('hex').slice(0, 16)}.lock`);
+
+    /** Writes a lock as another holder would, `ageMs` old by both its recorded time and its mtime. */
+    async function plantLock(dir: string, holder: Record<string, unknown>, ageMs: number): Promise<string> {
+      const file = lockPath(dir, 'acc-1');
+      await mkdir(path.dirname(file), { recursive: true });
+      const at = Date.now() - ageMs;
+      await writeFile(file, JSON.stringify({ ...holder, at }));
+      await utimes(file, at / 1000, at / 1000);
+      return file;
+    }
+
+    /** Resolves what the lock holder saw: 'ran' when fn ran within `waitMs`, else 'blocked' (then the lock is released by hand). */
+    async function tryWithin(store: FileAccountStore, lockFile: string, waitMs: number): Promise<{ outcome: string; lockAfter: string | null }> {
+      let ran = false;
+      const p = store.withRefreshLock('acc-1', async () => {
+        ran = true;
+      });
+      await Promise.race([p, new Promise((r) => setTimeout(r, waitMs))]);
+      const outcome = ran ? 'ran' : 'blocked';
+      const lockAfter = ran ? null : await readFile(lockFile, 'utf8');
+      if (!ran) await unlink(lockFile);
+      await p;
+      return { outcome, lockAfter };
+    }
+
+    const DEAD_PID = 2 ** 22 + 12345;
+
+    it('a lock held by a live pid on this host is not broken for age (older than the 30 s token timeout)', async () => {
+      const dir = await tempDir();
+      const store = new FileAccountStore({ dir });
+      const file = await plantLock(dir, { pid: process.pid, host: hostname() }, 90_000);
+      const before = await readFile(file, 'utf8');
+      const r = await tryWithin(store, file, 400);
+      expect(r).toEqual({ outcome: 'blocked', lockAfter: before });
+    });
+
+    it('the age is judged by the store clock: a live lock 5 min old by that clock still holds', async () => {
+      const dir = await tempDir();
+      const clock = { ...systemClock, now: () => Date.now() + 5 * 60_000 };
+      const store = new FileAccountStore({ dir, clock });
+      const file = await plantLock(dir, { pid: process.pid, host: hostname() }, 0);
+      expect((await tryWithin(store, file, 300)).outcome).toBe('blocked');
+    });
+
+    it('a live holder is broken once older than lockHungMs (a hung process)', async () => {
+      const dir = await tempDir();
+      const store = new FileAccountStore({ dir });
+      const file = await plantLock(dir, { pid: process.pid, host: hostname() }, 11 * 60_000);
+      expect((await tryWithin(store, file, 2000)).outcome).toBe('ran');
+    });
+
+    it('a lock of a dead pid on this host is broken at once', async () => {
+      const dir = await tempDir();
+      const store = new FileAccountStore({ dir });
+      const file = await plantLock(dir, { pid: DEAD_PID, host: hostname() }, 0);
+      expect((await tryWithin(store, file, 2000)).outcome).toBe('ran');
+    });
+
+    it('a lock from another host: pid not trusted; broken only when older than lockStaleMs (default 5 min)', async () => {
+      const dir = await tempDir();
+      const store = new FileAccountStore({ dir });
+      // a dead-looking pid from another machine says nothing about that machine
+      let file = await plantLock(dir, { pid: DEAD_PID, host: 'other-host.invalid' }, 60_000);
+      expect((await tryWithin(store, file, 300)).outcome).toBe('blocked');
+      file = await plantLock(dir, { pid: process.pid, host: 'other-host.invalid' }, 6 * 60_000);
+      expect((await tryWithin(store, file, 2000)).outcome).toBe('ran');
+      // a lock without a host (older format) is judged the same way
+      file = await plantLock(dir, { pid: process.pid }, 6 * 60_000);
+      expect((await tryWithin(store, file, 2000)).outcome).toBe('ran');
+    });
+
+    it('two waiters: the one that judged the lock stale late does not remove the fresh lock the other took', async () => {
+      const dir = await tempDir();
+      const file = await plantLock(dir, { pid: DEAD_PID, host: hostname() }, 0);
+      const events: string[] = [];
+      let freshLock = '';
+      // waiter B judged the dead lock stale, but before it breaks it, waiter A breaks it and takes the lock
+      class SlowBreaker extends FileAccountStore {
+        override async breakStaleLock(lockFile: string, observed: ObservedLock): Promise<boolean> {
+          if (!freshLock) {
+            await unlink(lockFile);
+            freshLock = JSON.stringify({ pid: process.pid, host: hostname(), at: Date.now(), id: 'waiter-a' });
+            await writeFile(lockFile, freshLock);
+            events.push('A took the lock');
+          }
+          const broke = await super.breakStaleLock(lockFile, observed);
+          events.push(`B broke: ${String(broke)}`);
+          return broke;
+        }
+      }
+      const b = new SlowBreaker({ dir });
+      let bRan = false;
+      const bJob = b.withRefreshLock('acc-1', async () => {
+        bRan = true;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(events).toEqual(['A took the lock', 'B broke: false']);
+      expect(bRan).toBe(false);
+      expect(await readFile(file, 'utf8')).toBe(freshLock);
+      await unlink(file); // A releases
+      await bJob;
+      expect(bRan).toBe(true);
+    });
+
+    it('breakLockIfUnchanged removes only the very lock it observed', async () => {
+      const dir = await tempDir();
+      const file = await plantLock(dir, { pid: DEAD_PID, host: hostname() }, 0);
+      const observed = (await observeLock(file))!;
+      expect(isLockStale(observed, { now: Date.now(), hostname: hostname(), limits: { hungMs: 1000, foreignStaleMs: 1000 }, pidAlive })).toBe(true);
+      // same inode, other content (rewritten in place) → left alone
+      await writeFile(file, JSON.stringify({ pid: process.pid, host: hostname(), at: Date.now(), id: 'other' }));
+      expect(await breakLockIfUnchanged(file, observed)).toBe(false);
+      expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ id: 'other' });
+      // still the observed one → removed
+      const again = (await observeLock(file))!;
+      expect(await breakLockIfUnchanged(file, again)).toBe(true);
+      expect(await observeLock(file)).toBeNull();
+      expect((await readdir(path.dirname(file))).filter((n) => n.includes('.broken') || n.includes('.tmp'))).toEqual([]);
+    });
+
+    it('the lock file records pid, host, time and a unique id while held, and is gone afterwards', async () => {
+      const dir = await tempDir();
+      const store = new FileAccountStore({ dir });
+      let inside: unknown;
+      await store.withRefreshLock('acc-1', async () => {
+        inside = JSON.parse(await readFile(lockPath(dir, 'acc-1'), 'utf8'));
+      });
+      expect(inside).toMatchObject({ pid: process.pid, host: hostname(), at: expect.any(Number), id: expect.any(String) });
+      expect(await readdir(path.join(dir, '.locks'))).toEqual([]);
+    });
   });
 
   it('withRefreshLock excludes another process', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RateLimitError, ServiceUnavailableError } from '../../src/errors.js';
+import { ApiError, RateLimitError, ServiceUnavailableError } from '../../src/errors.js';
 import { UpstreamFailure } from '../../src/upstream/types.js';
 import { accessTokenFor, makeCredential } from './pool-helpers.js';
 import { poolWith, servedBy, type PoolFixture } from './pool-setup.js';
@@ -147,6 +147,91 @@ describe('when nothing can serve', () => {
     expect((err as Error).message).toContain('cliproxy login');
     expect(fx.pool.size()).toEqual({ total: 3, usable: 0 });
     expect(fx.pool.snapshot().map((s) => s.state)).toEqual(['needs-login', 'needs-login', 'disabled']);
+  });
+});
+
+describe('when every account is out for something other than a rate limit', () => {
+  const unauthorized = () => new UpstreamFailure('unauthorized', 'token rejected', { status: 401 });
+
+  it('one account still rejected after a refresh → 503 account_unauthorized naming status and login, not a 429', async () => {
+    fx = await poolWith(['a']);
+    let calls = 0;
+    const err = await fx.pool
+      .withAccount({}, async () => {
+        calls++;
+        throw unauthorized();
+      })
+      .catch((e: unknown) => e);
+    expect(calls).toBe(2);
+    expect(fx.tokens.calls).toEqual(['rt-a-0']);
+    expect(err).not.toBeInstanceOf(RateLimitError);
+    expect(err).toBeInstanceOf(ApiError);
+    const e = err as ApiError;
+    expect(e).toMatchObject({ status: 503, type: 'service_unavailable', code: 'account_unauthorized', retryAfterSeconds: 1 });
+    expect(e.message).toContain('even after a token refresh (token rejected)');
+    expect(e.message).toContain('cliproxy status');
+    expect(e.message).toContain('cliproxy login');
+    expect(e.message).not.toMatch(/rate limited/);
+
+    // while it is still cooling, a new request is told the same (from the cooldown reason alone)
+    let called = false;
+    const again = (await fx.pool.withAccount({}, async () => (called = true)).catch((x: unknown) => x)) as ApiError;
+    expect(called).toBe(false);
+    expect(again).toMatchObject({ status: 503, code: 'account_unauthorized', retryAfterSeconds: 1 });
+    expect(again.message).toContain('cliproxy login');
+  });
+
+  it('every account overloaded → 503 with the overload code and Retry-After = the soonest cooldown end', async () => {
+    fx = await poolWith(['a', 'b']);
+    const err = (await fx.pool
+      .withAccount({}, async () => {
+        throw new UpstreamFailure('overloaded', 'busy', { status: 503, code: 'server_is_overloaded' });
+      })
+      .catch((e: unknown) => e)) as ApiError;
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 503, type: 'service_unavailable', code: 'server_is_overloaded', retryAfterSeconds: 5 });
+    expect(err.message).toContain('All 2 usable Codex accounts are out: 2 backing off because the upstream is overloaded (busy)');
+  });
+
+  it('server errors and unreachable upstream → 502 upstream_error with Retry-After', async () => {
+    for (const failure of [new UpstreamFailure('server', 'boom', { status: 500 }), new UpstreamFailure('network', 'ECONNREFUSED')]) {
+      await fx?.pool.stop();
+      fx = await poolWith(['a']);
+      const err = (await fx.pool
+        .withAccount({}, async () => {
+          throw failure;
+        })
+        .catch((e: unknown) => e)) as ApiError;
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err).toMatchObject({ status: 502, type: 'upstream_error', code: 'upstream_error', retryAfterSeconds: 5 });
+      expect(err.message).toContain(failure.message);
+    }
+  });
+
+  it('some rate limited, one unauthorized → the auth error (not 429), listing both, Retry-After = soonest overall', async () => {
+    fx = await poolWith(['a', 'b']);
+    const now = fx.clock.now();
+    const err = (await fx.pool
+      .withAccount({}, async ({ account }) => {
+        if (account.accountId === 'a') throw new UpstreamFailure('usage_limit', 'limit', { status: 429, resetAt: now + 600_000 });
+        throw unauthorized();
+      })
+      .catch((e: unknown) => e)) as ApiError;
+    expect(err).not.toBeInstanceOf(RateLimitError);
+    expect(err).toMatchObject({ status: 503, code: 'account_unauthorized', retryAfterSeconds: 1 });
+    expect(err.message).toContain('1 at the usage limit');
+    expect(err.message).toContain('1 rejected by the upstream (401) even after a token refresh');
+  });
+
+  it('the only account waiting on a failed token refresh → 503 account_refresh_failed', async () => {
+    fx = await poolWith(['a'], { edit: (c) => ({ ...c, expiresAt: c.lastRefresh! - 1000 }) });
+    fx.tokens.willFail({ transient: 502 });
+    let called = false;
+    const err = (await fx.pool.withAccount({}, async () => (called = true)).catch((e: unknown) => e)) as ApiError;
+    expect(called).toBe(false);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 503, code: 'account_refresh_failed', retryAfterSeconds: 1 });
+    expect(err.message).toContain('token refresh that failed');
   });
 });
 

@@ -76,4 +76,33 @@ describe('cliproxy serve', () => {
     ctx.interrupt();
     expect(await done).toBe(0);
   });
+
+  it('logs a corrupt token file found at start-up to stderr (file name and reason) and still serves', async () => {
+    const authDir = path.join(dir, 'auth-with-corrupt');
+    const m = sandbox.mintAccount({ email: 'c@example.com' });
+    const tokens = { idToken: m.idToken, accessToken: m.accessToken, refreshToken: m.refreshToken, tokenType: 'Bearer', expiresIn: m.expiresIn };
+    await new FileAccountStore({ dir: authDir }).save(credentialFromTokens(tokens, 'device', Date.now()));
+    writeFileSync(path.join(authDir, 'codex-bad.json'), '{ this is not json');
+    // a cwd of its own: the legacy test above leaves a config.yaml in `dir`
+    const ctx = captureContext({ env: { ...env, CLIPROXY_AUTH_DIR: authDir }, cwd: authDir });
+    const { url, done } = await startServe(['serve', '--port', '0'], ctx);
+    const skipped = ctx
+      .err()
+      .split('\n')
+      .find((l) => l.includes('codex-bad.json'));
+    expect(skipped).toBeDefined();
+    expect(skipped).toMatch(/Skipping account file .*codex-bad\.json: .*JSON/i);
+    expect(ctx.err()).toContain('Loaded 1 Codex accounts');
+    expect(ctx.out()).toContain('Loaded 1 Codex account');
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-5-codex', messages: [{ role: 'user', content: 'Return OK.' }] }),
+    });
+    const body = await res.text();
+    expect(res.status, body).toBe(200);
+    expect((JSON.parse(body) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe('OK');
+    ctx.interrupt();
+    expect(await done).toBe(0);
+  });
 });

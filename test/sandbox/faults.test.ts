@@ -78,6 +78,13 @@ describe('sandbox faults', () => {
     expect(sb.stats(b.accountId).failures).toBe(1);
   });
 
+  it('response_failed carries the code and message the fault names', async () => {
+    sb.addFault({ kind: 'response_failed', account: b.accountId, code: 'context_length_exceeded', message: 'Your input exceeds the context window.' });
+    const r = await callResponses(sb.baseUrl, b, body);
+    const failed = r.events.at(-1)!.data.response as { error: { code: string; message: string } };
+    expect(failed.error).toEqual({ code: 'context_length_exceeded', message: 'Your input exceeds the context window.' });
+  });
+
   it('slow waits between events (at least delayMs each) and still completes', async () => {
     sb.addFault({ kind: 'slow', delayMs: 25 });
     const started = Date.now();

@@ -95,24 +95,26 @@ describe('retryAfterFromMessage', () => {
 describe('apiErrorFromFailure', () => {
   const cases: [UpstreamFailure, number, string, number | undefined][] = [
     [new UpstreamFailure('bad_request', "The 'x' model is not supported", { status: 400 }), 400, 'upstream_bad_request', undefined],
-    [new UpstreamFailure('not_found', 'nf', { status: 404 }), 404, 'not_found', undefined],
+    [new UpstreamFailure('not_found', 'nf', { status: 404 }), 502, 'upstream_not_found', undefined],
     [new UpstreamFailure('usage_limit', 'limit', { resetAt: NOW + 90_500 }), 429, 'usage_limit_reached', 91],
     [new UpstreamFailure('rate_limited', 'rl', { retryAfterMs: 1500 }), 429, 'rate_limit_exceeded', 2],
     [new UpstreamFailure('overloaded', 'busy', { code: 'slow_down' }), 503, 'slow_down', undefined],
     [new UpstreamFailure('network', 'timed out', { code: 'timeout' }), 504, 'upstream_timeout', undefined],
     [new UpstreamFailure('network', 'refused', { code: 'ECONNREFUSED' }), 502, 'upstream_error', undefined],
     [new UpstreamFailure('response_failed', 'bad image', { code: 'invalid_image' }), 400, 'invalid_image', undefined],
+    [new UpstreamFailure('response_failed', 'too long', { code: 'context_length_exceeded' }), 400, 'context_length_exceeded', undefined],
+    [new UpstreamFailure('response_failed', 'busy', { code: 'server_is_overloaded' }), 503, 'server_is_overloaded', undefined],
     [new UpstreamFailure('response_failed', 'boom', { code: 'server_error' }), 502, 'server_error', undefined],
     [new UpstreamFailure('stream_closed', 'closed', { code: 'stream_closed' }), 502, 'stream_closed', undefined],
-    [new UpstreamFailure('unauthorized', 'expired'), 502, 'upstream_error', undefined],
-    [new UpstreamFailure('forbidden', 'no'), 502, 'upstream_error', undefined],
+    [new UpstreamFailure('unauthorized', 'expired'), 503, 'account_unauthorized', undefined],
+    [new UpstreamFailure('forbidden', 'no'), 502, 'upstream_forbidden', undefined],
     [new UpstreamFailure('server', '500'), 502, 'upstream_error', undefined],
   ];
   it.each(cases)('%s', (failure, status, code, retryAfterSeconds) => {
     const err = apiErrorFromFailure(failure, NOW);
     expect(err.status).toBe(status);
     expect(err.code).toBe(code);
-    expect(err.message).toBe(failure.message);
+    expect(err.message).toContain(failure.message);
     expect(err.retryAfterSeconds).toBe(retryAfterSeconds);
   });
 });

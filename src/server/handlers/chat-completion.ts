@@ -16,7 +16,7 @@ import {
 import { chatCompletionFromEvents, type ChatCompletion } from '../../translate/responses-to-chat-completion.js';
 import type { ResponsesEvent } from '../../upstream/types.js';
 import { UpstreamFailure } from '../../upstream/types.js';
-import { upstreamFailureToApiError } from '../error-mapping.js';
+import { apiErrorFromFailure } from '../../upstream/api-error.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf } from './session.js';
 import { TERMINAL_EVENTS, asUpstreamFailure, collectRest, failureFromEvent, isFailureEvent, openStream, recordOutcome } from './upstream-events.js';
@@ -28,7 +28,13 @@ export type ChatStreamItem = { kind: 'chunk'; chunk: object } | { kind: 'error';
 
 export type ChatCompletionOutcome =
   | { kind: 'json'; completion: ChatCompletion }
-  | { kind: 'stream'; id: string; items: AsyncIterable<ChatStreamItem> };
+  | {
+      kind: 'stream';
+      id: string;
+      items: AsyncIterable<ChatStreamItem>;
+      /** An error chunk for this stream, for ending it from outside (server shutdown). */
+      errorChunk(err: { message: string; type: string; code: string | null }): object;
+    };
 
 export function newCompletionId(): string {
   return `chatcmpl-${randomBytes(12).toString('base64url')}`;
@@ -58,9 +64,9 @@ export async function handleChatCompletion(deps: HandlerDeps, rawBody: unknown, 
     openStream(deps, account, body, { signal: call.signal, sessionId }),
   );
   const includeUsage = req.stream_options?.include_usage === true;
+  const state = createChatStreamState({ ...init, includeUsage });
 
   async function* items(): AsyncGenerator<ChatStreamItem> {
-    const state = createChatStreamState({ ...init, includeUsage });
     let terminalEvent: ResponsesEvent | undefined;
     let ok = false;
     let failure: unknown;
@@ -90,7 +96,7 @@ export async function handleChatCompletion(deps: HandlerDeps, rawBody: unknown, 
       if (err instanceof UpstreamFailure) failure = err; // our own bugs do not cool the account down
       if (!(err instanceof UpstreamFailure)) deps.log.error({ err }, 'chat stream failed');
       else deps.log.warn({ kind: failed.kind, code: failed.code }, 'upstream failed mid-stream');
-      const api = upstreamFailureToApiError(failed, deps.clock.now());
+      const api = apiErrorFromFailure(failed, deps.clock.now());
       const chunk = chatErrorChunk(state, { message: api.message, type: api.type, code: api.code });
       yield { kind: 'error', chunk, message: api.message };
     } finally {
@@ -105,5 +111,5 @@ export async function handleChatCompletion(deps: HandlerDeps, rawBody: unknown, 
     }
   }
 
-  return { kind: 'stream', id: init.id, items: items() };
+  return { kind: 'stream', id: init.id, items: items(), errorChunk: (err) => chatErrorChunk(state, err) };
 }

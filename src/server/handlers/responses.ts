@@ -11,7 +11,7 @@ import { InvalidRequestError } from '../../errors.js';
 import { fixResponsesRequest } from '../../translate/responses-request.js';
 import { responseFromEvents } from '../../translate/responses-assembler.js';
 import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../../upstream/types.js';
-import { upstreamFailureToApiError } from '../error-mapping.js';
+import { apiErrorFromFailure } from '../../upstream/api-error.js';
 import { abortError } from '../../util/clock.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf } from './session.js';
@@ -29,7 +29,12 @@ import {
 
 export type ResponsesOutcome =
   | { kind: 'json'; response: Record<string, unknown> }
-  | { kind: 'stream'; bytes: AsyncIterable<Uint8Array> };
+  | {
+      kind: 'stream';
+      bytes: AsyncIterable<Uint8Array>;
+      /** A response.failed event that ends this stream from outside (server shutdown). */
+      failedEvent(code: string, message: string): Uint8Array;
+    };
 
 /**
  * Watches SSE bytes go by without changing them: remembers the response id, the first event
@@ -115,6 +120,13 @@ async function openRaw(deps: HandlerDeps, account: PoolAccount, body: Record<str
   return { account, stream, head, rest, watcher };
 }
 
+const BLANK_LINE = new TextEncoder().encode('\n\n');
+
+function endsWithBlankLine(b: Uint8Array): boolean {
+  const n = b.length;
+  return n >= 2 && b[n - 1] === 0x0a && (b[n - 2] === 0x0a || (n >= 3 && b[n - 2] === 0x0d && b[n - 3] === 0x0a));
+}
+
 /** The SSE bytes of a response.failed event that closes a stream the upstream abandoned. */
 export function failedEventBytes(responseId: string | undefined, code: string, message: string): Uint8Array {
   const event = {
@@ -152,11 +164,18 @@ export async function handleResponses(deps: HandlerDeps, rawBody: unknown, call:
 
   const opened = await deps.pool.withAccount({ affinityKey, signal: call.signal }, ({ account }) => openRaw(deps, account, body, attemptCall));
 
+  /** Whether the bytes sent so far end on an event boundary (a blank line). */
+  let atEventBoundary = true;
+  const sent = (b: Uint8Array): Uint8Array => {
+    if (b.length > 0) atEventBoundary = endsWithBlankLine(b);
+    return b;
+  };
+
   async function* bytes(): AsyncGenerator<Uint8Array> {
     let ok = false;
     let failure: unknown;
     try {
-      for (const b of opened.head) yield b;
+      for (const b of opened.head) yield sent(b);
       while (!opened.watcher.terminal) {
         let next: IteratorResult<Uint8Array>;
         try {
@@ -166,7 +185,7 @@ export async function handleResponses(deps: HandlerDeps, rawBody: unknown, call:
         }
         if (next.done) break;
         opened.watcher.feed(next.value);
-        yield next.value;
+        yield sent(next.value);
       }
       const terminal = opened.watcher.terminal;
       if (!terminal) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
@@ -177,7 +196,7 @@ export async function handleResponses(deps: HandlerDeps, rawBody: unknown, call:
       const failed = err instanceof UpstreamFailure ? err : new UpstreamFailure('server', 'internal error while streaming');
       if (err instanceof UpstreamFailure) failure = err; // our own bugs do not cool the account down
       deps.log.warn({ kind: failed.kind, code: failed.code }, 'upstream failed mid-stream');
-      const api = upstreamFailureToApiError(failed, deps.clock.now());
+      const api = apiErrorFromFailure(failed, deps.clock.now());
       yield failedEventBytes(opened.watcher.responseId, failed.code ?? failed.kind, api.message);
     } finally {
       if (!ok) cancelQuietly(opened.stream);
@@ -185,5 +204,17 @@ export async function handleResponses(deps: HandlerDeps, rawBody: unknown, call:
     }
   }
 
-  return { kind: 'stream', bytes: bytes() };
+  return {
+    kind: 'stream',
+    bytes: bytes(),
+    failedEvent(code, message) {
+      const event = failedEventBytes(opened.watcher.responseId, code, message);
+      if (atEventBoundary) return event;
+      // close the event cut off mid-way so the failure is parsed as an event of its own
+      const out = new Uint8Array(event.length + 2);
+      out.set(BLANK_LINE);
+      out.set(event, 2);
+      return out;
+    },
+  };
 }

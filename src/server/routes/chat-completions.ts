@@ -1,18 +1,18 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { handleChatCompletion, type ChatStreamItem } from '../handlers/chat-completion.js';
 import { sessionHeaderOf } from '../handlers/session.js';
+import { SHUTDOWN_ERROR } from '../shutdown.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
 import type { RouteContext } from './context.js';
 
-/** SSE text for a chat stream; `onStart`/`onEnd` bracket it (they only run if the stream is actually read). */
-async function* chatSse(items: AsyncIterable<ChatStreamItem>, onStart: () => void, onEnd: () => void): AsyncGenerator<string> {
-  onStart();
-  try {
-    for await (const item of items) yield `data: ${JSON.stringify(item.chunk)}\n\n`;
-    yield 'data: [DONE]\n\n';
-  } finally {
-    onEnd();
-  }
+/** SSE text for a chat stream. */
+async function* chatSse(items: AsyncIterable<ChatStreamItem>): AsyncGenerator<string> {
+  for await (const item of items) yield sseData(item.chunk);
+  yield 'data: [DONE]\n\n';
+}
+
+function sseData(chunk: object): string {
+  return `data: ${JSON.stringify(chunk)}\n\n`;
 }
 
 export const chatCompletionsRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
@@ -23,7 +23,12 @@ export const chatCompletionsRoutes: FastifyPluginAsync<RouteContext> = async (ap
       sessionId: sessionHeaderOf(req.headers),
     });
     if (outcome.kind === 'json') return outcome.completion;
-    const gauge = ctx.metrics.activeStreams;
-    return sendSse(reply, chatSse(outcome.items, () => gauge.inc(), () => gauge.dec()));
+    return sendSse(
+      reply,
+      ctx.streams.track(reply.raw, chatSse(outcome.items), {
+        ending: () => [sseData(outcome.errorChunk(SHUTDOWN_ERROR)), 'data: [DONE]\n\n'],
+        onShutdown: () => controller.abort(new Error(SHUTDOWN_ERROR.message)),
+      }),
+    );
   });
 };

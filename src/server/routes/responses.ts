@@ -1,17 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { handleResponses } from '../handlers/responses.js';
 import { sessionHeaderOf } from '../handlers/session.js';
+import { SHUTDOWN_ERROR } from '../shutdown.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
 import type { RouteContext } from './context.js';
-
-async function* counted(bytes: AsyncIterable<Uint8Array>, onStart: () => void, onEnd: () => void): AsyncGenerator<Uint8Array> {
-  onStart();
-  try {
-    yield* bytes;
-  } finally {
-    onEnd();
-  }
-}
 
 /** /v1/responses for Responses clients, and /backend-api/codex/responses for clients whose base_url is a Codex backend. */
 export const responsesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
@@ -23,8 +15,13 @@ export const responsesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
         sessionId: sessionHeaderOf(req.headers),
       });
       if (outcome.kind === 'json') return outcome.response;
-      const gauge = ctx.metrics.activeStreams;
-      return sendSse(reply, counted(outcome.bytes, () => gauge.inc(), () => gauge.dec()));
+      return sendSse(
+        reply,
+        ctx.streams.track(reply.raw, outcome.bytes, {
+          ending: () => [outcome.failedEvent(SHUTDOWN_ERROR.code, SHUTDOWN_ERROR.message)],
+          onShutdown: () => controller.abort(new Error(SHUTDOWN_ERROR.message)),
+        }),
+      );
     });
   }
 };

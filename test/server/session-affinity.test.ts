@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './stack.js';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ accounts: 3 });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** /responses requests each account received while `run` ran. */
+async function requestsPerAccount(run: () => Promise<void>): Promise<number[]> {
+  const before = stack.accounts.map((a) => stack.sandbox.stats(a.accountId).requests);
+  await run();
+  return stack.accounts.map((a, i) => stack.sandbox.stats(a.accountId).requests - before[i]!);
+}
+
+async function post(path: string, body: object, headers: Record<string, string> = {}): Promise<void> {
+  const res = await fetch(`${stack.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+}
+
+const chat = (extra: object = {}) => ({ model: 'gpt-5-codex', messages: [{ role: 'user', content: 'Return OK.' }], ...extra });
+
+async function times(n: number, fn: (i: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < n; i++) await fn(i);
+}
+
+describe('session affinity through HTTP (3 accounts, round-robin)', () => {
+  it('the same prompt_cache_key on /v1/chat/completions lands on one account every time', async () => {
+    const counts = await requestsPerAccount(() => times(6, () => post('/v1/chat/completions', chat({ prompt_cache_key: 'chat-session-1' }))));
+    expect(counts.slice().sort()).toEqual([0, 0, 6]);
+  });
+
+  it('the same session_id header lands on one account every time', async () => {
+    const counts = await requestsPerAccount(() => times(6, () => post('/v1/chat/completions', chat(), { session_id: 'header-session-7' })));
+    expect(counts.slice().sort()).toEqual([0, 0, 6]);
+  });
+
+  it('the same prompt_cache_key on /v1/responses lands on one account every time', async () => {
+    const body = { model: 'gpt-5-codex', input: 'Return OK.', prompt_cache_key: 'responses-session-3' };
+    const counts = await requestsPerAccount(() => times(6, () => post('/v1/responses', body)));
+    expect(counts.slice().sort()).toEqual([0, 0, 6]);
+  });
+
+  it('requests without a key rotate across all accounts', async () => {
+    const counts = await requestsPerAccount(() => times(6, () => post('/v1/chat/completions', chat())));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(6);
+    for (const c of counts) expect(c).toBeGreaterThanOrEqual(1);
+  });
+
+  it('different keys spread over different accounts', async () => {
+    const counts = await requestsPerAccount(() =>
+      times(6, (i) => post('/v1/chat/completions', chat({ prompt_cache_key: `spread-${i % 3}` }))),
+    );
+    expect(counts.filter((c) => c > 0).length).toBeGreaterThanOrEqual(2);
+  });
+});
