@@ -9,8 +9,21 @@ import type { UsageSnapshot, UsageWindow } from '../upstream/types.js';
 
 export type AccountStateName = 'ready' | 'cooling' | 'refreshing' | 'expired' | 'needs-login' | 'disabled';
 
+export interface AccountCounters {
+  requests: number;
+  successes: number;
+  failures: number;
+  inputTokens: number;
+  outputTokens: number;
+  lastUsed: number | null;
+}
+
+export function emptyCounters(): AccountCounters {
+  return { requests: 0, successes: 0, failures: 0, inputTokens: 0, outputTokens: 0, lastUsed: null };
+}
+
 /** What `cliproxy status`, metrics and the management route see about one account. No secrets. */
-export interface AccountStatus {
+export interface AccountStatus extends AccountCounters {
   accountId: string;
   email: string;
   planType: string;
@@ -25,23 +38,8 @@ export interface AccountStatus {
   lastRefresh: number | null;
   cooldownUntil: number | null;
   cooldownReason: string | null;
-  requests: number;
-  successes: number;
-  failures: number;
-  inputTokens: number;
-  outputTokens: number;
-  lastUsed: number | null;
   /** The last x-codex-* usage headers seen for this account. */
   usage: UsageSnapshot | null;
-}
-
-export interface AccountCounters {
-  requests: number;
-  successes: number;
-  failures: number;
-  inputTokens: number;
-  outputTokens: number;
-  lastUsed: number | null;
 }
 
 /** A token within this many ms of its expiry is not handed out before a refresh. */
@@ -54,7 +52,7 @@ export class AccountEntry {
   location: string;
   /** Stable position among loaded accounts (first seen first); strategies use it as the order. */
   readonly order: number;
-  readonly counters: AccountCounters = { requests: 0, successes: 0, failures: 0, inputTokens: 0, outputTokens: 0, lastUsed: null };
+  readonly counters: AccountCounters = emptyCounters();
   cooldownUntil: number | null = null;
   cooldownReason: string | null = null;
   /** Times the selector handed this account out (counted at pick time, so concurrent picks see each other). */
@@ -189,12 +187,7 @@ export function statusFromStored(stored: StoredAccount, now: number): AccountSta
     state: stateOf(stored.credential, now, { cooling: false, refreshing: false }),
     cooldownUntil: null,
     cooldownReason: null,
-    requests: 0,
-    successes: 0,
-    failures: 0,
-    inputTokens: 0,
-    outputTokens: 0,
-    lastUsed: null,
+    ...emptyCounters(),
     usage: null,
   };
 }

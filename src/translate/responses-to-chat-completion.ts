@@ -2,7 +2,7 @@ import { UpstreamBadGatewayError } from '../errors.js';
 import { apiErrorFromFailure } from '../upstream/api-error.js';
 import { UpstreamFailure } from '../upstream/types.js';
 import type { ResponsesEvent } from '../upstream/types.js';
-import { chatChunksForEvent, createChatStreamState, finishChatStream } from './responses-to-chat.js';
+import { chatChunksForEvent, createChatStreamState, emptyChatUsage, finishChatStream } from './responses-to-chat.js';
 import type { ChatCompletionChunk, ChatFinishReason, ChatUsage } from './responses-to-chat.js';
 
 /**
@@ -94,12 +94,6 @@ function foldChunks(chunks: readonly ChatCompletionChunk[], init: { id: string; 
     created: init.created,
     model: init.model,
     choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
-    usage: usage ?? {
-      prompt_tokens: 0,
-      completion_tokens: 0,
-      total_tokens: 0,
-      prompt_tokens_details: { cached_tokens: 0 },
-      completion_tokens_details: { reasoning_tokens: 0 },
-    },
+    usage: usage ?? emptyChatUsage(),
   };
 }

@@ -143,6 +143,11 @@ function usageChunk(state: ChatStreamState, usage: ChatUsage): ChatCompletionChu
   return { id: state.id, object: 'chat.completion.chunk', created: state.created, model: state.model, choices: [], usage };
 }
 
+/** Chat `usage` with every count zero: what a completion reports when the upstream sent none. */
+export function emptyChatUsage(): ChatUsage {
+  return chatUsageFrom({})!;
+}
+
 /** Responses `usage` → chat `usage` (zeros where the upstream gave nothing). */
 export function chatUsageFrom(usage: unknown): ChatUsage | null {
   const u = rec(usage);

@@ -12,7 +12,6 @@ import { fixResponsesRequest } from '../../translate/responses-request.js';
 import { responseFromEvents } from '../../translate/responses-assembler.js';
 import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../../upstream/types.js';
 import { apiErrorFromFailure } from '../../upstream/api-error.js';
-import { abortError } from '../../util/clock.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf } from './session.js';
 import {
@@ -21,10 +20,12 @@ import {
   asUpstreamFailure,
   cancelQuietly,
   collectRest,
+  failAttempt,
   failureFromEvent,
   isFailureEvent,
   openStream,
   recordOutcome,
+  startAttempt,
 } from './upstream-events.js';
 
 export type ResponsesOutcome =
@@ -85,19 +86,8 @@ interface OpenedRaw {
 }
 
 async function openRaw(deps: HandlerDeps, account: PoolAccount, body: Record<string, unknown>, call: CallOptions): Promise<OpenedRaw> {
-  let stream: UpstreamStream;
-  try {
-    stream = await deps.upstream.responses(account.auth, body, { signal: call.signal, sessionId: call.sessionId });
-  } catch (err) {
-    const failure = asUpstreamFailure(err, call.signal);
-    deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : 'aborted');
-    throw failure;
-  }
-  if (call.signal.aborted) {
-    cancelQuietly(stream);
-    throw abortError(call.signal);
-  }
-  call.signal.addEventListener('abort', () => cancelQuietly(stream), { once: true });
+  const started = await startAttempt(deps, account, body, call);
+  const { stream } = started;
   const rest = stream.raw()[Symbol.asyncIterator]();
   const watcher = new SseWatcher();
   const head: Uint8Array[] = [];
@@ -111,10 +101,7 @@ async function openRaw(deps: HandlerDeps, account: PoolAccount, body: Record<str
     const first = watcher.firstContent;
     if (isFailureEvent(first)) throw failureFromEvent(first);
   } catch (err) {
-    cancelQuietly(stream);
-    const failure = asUpstreamFailure(err, call.signal);
-    deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : 'aborted');
-    throw failure;
+    throw failAttempt(deps, account, started, err, call.signal);
   }
   deps.onAttempt?.(account.accountId, 'ok');
   return { account, stream, head, rest, watcher };

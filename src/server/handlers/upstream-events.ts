@@ -62,6 +62,51 @@ export function cancelQuietly(stream: UpstreamStream): void {
   }
 }
 
+/** The upstream request of one attempt, cancelled when the client goes away. */
+export interface StartedAttempt {
+  stream: UpstreamStream;
+  /** Stops cancelling the stream on client abort (the attempt failed and was cleaned up). */
+  detach(): void;
+}
+
+/**
+ * Sends the attempt's request. A failure is reported to onAttempt and thrown as an
+ * UpstreamFailure; on success the stream is cancelled whenever the call's signal aborts.
+ */
+export async function startAttempt(
+  deps: HandlerDeps,
+  account: PoolAccount,
+  body: Record<string, unknown>,
+  call: CallOptions & { sessionId?: string },
+): Promise<StartedAttempt> {
+  let stream: UpstreamStream;
+  try {
+    stream = await deps.upstream.responses(account.auth, body, { signal: call.signal, sessionId: call.sessionId });
+  } catch (err) {
+    throw reportFailure(deps, account, err, call.signal);
+  }
+  if (call.signal.aborted) {
+    cancelQuietly(stream);
+    throw abortError(call.signal);
+  }
+  const onAbort = () => cancelQuietly(stream);
+  call.signal.addEventListener('abort', onAbort, { once: true });
+  return { stream, detach: () => call.signal.removeEventListener('abort', onAbort) };
+}
+
+/** Ends a failed attempt: cancels its stream, reports the failure and returns what to throw. */
+export function failAttempt(deps: HandlerDeps, account: PoolAccount, started: StartedAttempt, err: unknown, signal: AbortSignal): unknown {
+  started.detach();
+  cancelQuietly(started.stream);
+  return reportFailure(deps, account, err, signal);
+}
+
+function reportFailure(deps: HandlerDeps, account: PoolAccount, err: unknown, signal: AbortSignal): unknown {
+  const failure = asUpstreamFailure(err, signal);
+  deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : 'aborted');
+  return failure;
+}
+
 /** Runs one attempt on `account`: opens the stream and reads up to the first content event. */
 export async function openStream(
   deps: HandlerDeps,
@@ -69,20 +114,8 @@ export async function openStream(
   body: Record<string, unknown>,
   call: CallOptions & { sessionId?: string },
 ): Promise<OpenedStream> {
-  let stream: UpstreamStream;
-  try {
-    stream = await deps.upstream.responses(account.auth, body, { signal: call.signal, sessionId: call.sessionId });
-  } catch (err) {
-    const failure = asUpstreamFailure(err, call.signal);
-    deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : 'aborted');
-    throw failure;
-  }
-  const onAbort = () => cancelQuietly(stream);
-  if (call.signal.aborted) {
-    cancelQuietly(stream);
-    throw abortError(call.signal);
-  }
-  call.signal.addEventListener('abort', onAbort, { once: true });
+  const started = await startAttempt(deps, account, body, call);
+  const { stream } = started;
   const rest = stream.events()[Symbol.asyncIterator]();
   const head: ResponsesEvent[] = [];
   try {
@@ -95,11 +128,7 @@ export async function openStream(
       if (!PRELUDE_EVENTS.has(ev.type)) break;
     }
   } catch (err) {
-    call.signal.removeEventListener('abort', onAbort);
-    cancelQuietly(stream);
-    const failure = asUpstreamFailure(err, call.signal);
-    deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : 'aborted');
-    throw failure;
+    throw failAttempt(deps, account, started, err, call.signal);
   }
   deps.onAttempt?.(account.accountId, 'ok');
   return { account, stream, head, rest };
