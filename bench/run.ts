@@ -11,15 +11,21 @@
  *   codex-client     the same request through cliproxy's CodexClient, body via raw()
  *   proxy-responses  POST /v1/responses (stream) on a cliproxy server in this process
  *   proxy-chat       POST /v1/chat/completions (stream) on the same server
- * The two proxy cases run only when src/server/app.ts is present.
+ * A request counts as a success only when its stream really completed: a `response.completed`
+ * event (Responses), or a chunk with finish_reason "stop" and no error chunk (chat). Failures
+ * are counted and shown, and make the exit code 1.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { MemoryAccountStore } from '../src/accounts/memory-store.js';
+import { createRuntime } from '../src/app/runtime.js';
+import { credentialFromTokens } from '../src/auth/credential-from-tokens.js';
+import { loadConfig } from '../src/config/load.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import type { MintedAccount, Sandbox } from '../src/sandbox/index.js';
+import { buildServer } from '../src/server/app.js';
 import { CodexClient, userAgent } from '../src/upstream/codex-client.js';
 
 interface Options {
@@ -43,13 +49,14 @@ function parseArgs(argv: readonly string[]): Options {
   return opts;
 }
 
-/** One request, resolved when its whole body has been read. */
-type RunOnce = () => Promise<void>;
+/** One request, resolved when its whole body has been read: true when it completed properly. */
+type RunOnce = () => Promise<boolean>;
 
 interface CaseResult {
   name: string;
   mode: string;
   requests: number;
+  failed: number;
   p50: number;
   p99: number;
   rps: number;
@@ -64,32 +71,63 @@ function percentile(sorted: readonly number[], p: number): number {
 async function measure(name: string, mode: string, total: number, concurrency: number, once: RunOnce): Promise<CaseResult> {
   const latencies: number[] = [];
   let next = 0;
+  let failed = 0;
   const started = performance.now();
   async function worker(): Promise<void> {
     while (next < total) {
       next++;
       const t0 = performance.now();
-      await once();
+      const ok = await once().catch(() => false);
       latencies.push(performance.now() - t0);
+      if (!ok) failed++;
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, () => worker()));
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { name, mode, requests: total, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rps: total / elapsed };
+  return { name, mode, requests: total, failed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rps: total / elapsed };
 }
 
-function expectStatus(status: number, what: string): void {
-  if (status !== 200) throw new Error(`${what}: HTTP ${status}`);
+/** The `data:` payloads of an SSE body, in order. */
+function sseData(text: string): string[] {
+  return text
+    .split(/\r?\n\r?\n/)
+    .map((block) => block.split(/\r?\n/).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n'))
+    .filter((d) => d !== '' && d !== '[DONE]');
 }
 
-/** POST a JSON body with a bare undici Pool and read the whole response. */
-function poolRequest(pool: Pool, pathName: string, headers: Record<string, string>, body: string, what: string): RunOnce {
+function parsed(data: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(data) as unknown;
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A Responses stream succeeded when it carries a response.completed event. */
+function responsesCompleted(text: string): boolean {
+  return sseData(text).some((d) => parsed(d)?.['type'] === 'response.completed');
+}
+
+/** A chat stream succeeded when a chunk has finish_reason "stop" and no chunk carries an error. */
+function chatCompleted(text: string): boolean {
+  let stopped = false;
+  for (const d of sseData(text)) {
+    const chunk = parsed(d);
+    if (!chunk || chunk['error'] !== undefined) return false;
+    const choices = chunk['choices'] as { finish_reason?: unknown }[] | undefined;
+    if (choices?.some((c) => c.finish_reason === 'stop')) stopped = true;
+  }
+  return stopped;
+}
+
+/** POST a JSON body with a bare undici Pool, read the whole response and judge it with `completed`. */
+function poolRequest(pool: Pool, pathName: string, headers: Record<string, string>, body: string, completed: (text: string) => boolean): RunOnce {
   return async () => {
     const res = await pool.request({ path: pathName, method: 'POST', headers, body });
-    expectStatus(res.statusCode, what);
     const text = await res.body.text();
-    if (!text.includes('response.completed') && !text.includes('[DONE]')) throw new Error(`${what}: the stream did not complete`);
+    return res.statusCode === 200 && completed(text);
   };
 }
 
@@ -101,17 +139,8 @@ interface ProxyHandle {
   close(): Promise<void>;
 }
 
-/** The cliproxy server (pool + CodexClient + fastify) over one sandbox account, if the server exists yet. */
-async function startProxy(sandbox: Sandbox, account: MintedAccount): Promise<ProxyHandle | undefined> {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  if (!existsSync(path.join(here, '../src/server/app.ts'))) return undefined;
-  const [{ buildServer }, { createRuntime }, { MemoryAccountStore }, { credentialFromTokens }, { loadConfig }] = await Promise.all([
-    import('../src/server/app.js'),
-    import('../src/app/runtime.js'),
-    import('../src/accounts/memory-store.js'),
-    import('../src/auth/credential-from-tokens.js'),
-    import('../src/config/load.js'),
-  ]);
+/** The cliproxy server (pool + CodexClient + fastify) over one sandbox account. */
+async function startProxy(sandbox: Sandbox, account: MintedAccount): Promise<ProxyHandle> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cliproxy-bench-'));
   const store = new MemoryAccountStore();
   const tokens = { idToken: account.idToken, accessToken: account.accessToken, refreshToken: account.refreshToken, tokenType: 'Bearer', expiresIn: account.expiresIn };
@@ -137,13 +166,14 @@ async function startProxy(sandbox: Sandbox, account: MintedAccount): Promise<Pro
 
 function formatTable(results: readonly CaseResult[]): string {
   const baseline = new Map(results.filter((r) => r.name === 'baseline').map((r) => [r.mode, r]));
-  const header = ['case', 'mode', 'requests', 'p50 ms', 'p99 ms', 'req/s', 'p50 × base', 'req/s × base'];
+  const header = ['case', 'mode', 'requests', 'failed', 'p50 ms', 'p99 ms', 'req/s', 'p50 × base', 'req/s × base'];
   const rows = results.map((r) => {
     const b = baseline.get(r.mode);
     return [
       r.name,
       r.mode,
       String(r.requests),
+      String(r.failed),
       r.p50.toFixed(2),
       r.p99.toFixed(2),
       r.rps.toFixed(0),
@@ -172,7 +202,7 @@ async function main(): Promise<void> {
   const basePool = new Pool(backend.origin, { keepAliveTimeout: 60_000 });
   const codex = new CodexClient({ baseUrl: sandbox.baseUrl, originator: 'codex_cli_rs', version: 'bench', requestTimeoutMs: 30_000 });
   const proxy = await startProxy(sandbox, account);
-  const proxyPool = proxy ? new Pool(proxy.url, { keepAliveTimeout: 60_000 }) : undefined;
+  const proxyPool = new Pool(proxy.url, { keepAliveTimeout: 60_000 });
 
   const upstreamHeaders = {
     authorization: `Bearer ${auth.accessToken}`,
@@ -184,16 +214,17 @@ async function main(): Promise<void> {
   };
   const json = { 'content-type': 'application/json', accept: 'text/event-stream' };
   const cases: [string, RunOnce][] = [
-    ['baseline', poolRequest(basePool, `${backend.pathname}/responses`, upstreamHeaders, JSON.stringify(responsesBody), 'baseline')],
+    ['baseline', poolRequest(basePool, `${backend.pathname}/responses`, upstreamHeaders, JSON.stringify(responsesBody), responsesCompleted)],
     ['codex-client', async () => {
       const stream = await codex.responses(auth, responsesBody);
-      for await (const chunk of stream.raw()) void chunk;
+      const decoder = new TextDecoder();
+      let text = '';
+      for await (const chunk of stream.raw()) text += decoder.decode(chunk, { stream: true });
+      return stream.status === 200 && responsesCompleted(text + decoder.decode());
     }],
+    ['proxy-responses', poolRequest(proxyPool, '/v1/responses', json, JSON.stringify(responsesBody), responsesCompleted)],
+    ['proxy-chat', poolRequest(proxyPool, '/v1/chat/completions', json, JSON.stringify(chatBody), chatCompleted)],
   ];
-  if (proxyPool) {
-    cases.push(['proxy-responses', poolRequest(proxyPool, '/v1/responses', json, JSON.stringify(responsesBody), '/v1/responses')]);
-    cases.push(['proxy-chat', poolRequest(proxyPool, '/v1/chat/completions', json, JSON.stringify(chatBody), '/v1/chat/completions')]);
-  }
 
   const results: CaseResult[] = [];
   try {
@@ -206,10 +237,14 @@ async function main(): Promise<void> {
     results.sort((a, b) => a.mode.localeCompare(b.mode) * -1 || cases.findIndex(([n]) => n === a.name) - cases.findIndex(([n]) => n === b.name));
     process.stdout.write(`cliproxy overhead benchmark — node ${process.version}, sandbox backend on 127.0.0.1, body "Return OK." streamed\n\n`);
     process.stdout.write(`${formatTable(results)}\n`);
-    if (!proxy) process.stdout.write('\n(proxy cases skipped: src/server/app.ts does not exist yet)\n');
+    const failed = results.reduce((n, r) => n + r.failed, 0);
+    if (failed > 0) {
+      process.stdout.write(`\n${failed} request(s) did not complete properly (see the failed column)\n`);
+      process.exitCode = 1;
+    }
   } finally {
-    await proxyPool?.close();
-    await proxy?.close();
+    await proxyPool.close();
+    await proxy.close();
     await codex.close();
     await basePool.close();
     await sandbox.close();

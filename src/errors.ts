@@ -106,12 +106,6 @@ export class InternalError extends ApiError {
   }
 }
 
-/** Any thrown value → an ApiError (unknown errors become a generic 500 so nothing internal leaks). */
-export function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  return new InternalError(undefined, { cause: err });
-}
-
 /** Errors for the CLI: a message for the user and the exit code. */
 export class CliError extends Error {
   readonly exitCode: number;

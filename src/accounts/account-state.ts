@@ -94,7 +94,21 @@ export class AccountEntry {
 
   /** Disabled in its file, or marked as needing a new login: never handed out. */
   isUsable(): boolean {
-    return !this.credential.disabled && !this.credential.needsLogin;
+    return isUsableCredential(this.credential);
+  }
+
+  /**
+   * Whose tokens to keep when the store holds `stored` for this account: 'same' when the
+   * tokens are equal; else 'ours' when ours were refreshed later, or when a failed save left
+   * ours unsaved (the stored refresh token is then spent) and the stored ones are not newer;
+   * else 'stored'.
+   */
+  tokenWinner(stored: Credential): 'same' | 'ours' | 'stored' {
+    const mem = this.credential;
+    if (stored.refreshToken === mem.refreshToken && stored.accessToken === mem.accessToken) return 'same';
+    const ours = mem.lastRefresh ?? 0;
+    const theirs = stored.lastRefresh ?? 0;
+    return ours > theirs || (this.hasUnsavedTokens() && ours >= theirs) ? 'ours' : 'stored';
   }
 
   isCooling(now: number): boolean {
@@ -157,7 +171,13 @@ export class AccountEntry {
   }
 }
 
-function stateOf(c: Credential, now: number, runtime: { cooling: boolean; refreshing: boolean }): AccountStateName {
+/** An account the pool may hand out: not disabled, not waiting for a new login (an expired access token is refreshable). */
+export function isUsableCredential(c: Credential): boolean {
+  return !c.disabled && !c.needsLogin;
+}
+
+/** The state of an account; `runtime` is what only a running pool knows (all false without one). */
+export function stateOf(c: Credential, now: number, runtime: { cooling: boolean; refreshing: boolean } = { cooling: false, refreshing: false }): AccountStateName {
   if (c.disabled) return 'disabled';
   if (c.needsLogin) return 'needs-login';
   if (runtime.refreshing) return 'refreshing';
@@ -184,7 +204,7 @@ function baseStatus(c: Credential, location: string): Omit<AccountStatus, 'state
 export function statusFromStored(stored: StoredAccount, now: number): AccountStatus {
   return {
     ...baseStatus(stored.credential, stored.location),
-    state: stateOf(stored.credential, now, { cooling: false, refreshing: false }),
+    state: stateOf(stored.credential, now),
     cooldownUntil: null,
     cooldownReason: null,
     ...emptyCounters(),
@@ -193,8 +213,8 @@ export function statusFromStored(stored: StoredAccount, now: number): AccountSta
 }
 
 /** True when the access token must be refreshed before it is handed out. */
-export function tokenNeedsRefresh(c: Credential, now: number, marginMs = HANDOUT_EXPIRY_MARGIN_MS): boolean {
-  if (c.expiresAt !== null && c.expiresAt - now <= marginMs) return true;
+export function tokenNeedsRefresh(c: Credential, now: number): boolean {
+  if (c.expiresAt !== null && c.expiresAt - now <= HANDOUT_EXPIRY_MARGIN_MS) return true;
   if (c.lastRefresh !== null && now - c.lastRefresh >= MAX_REFRESH_AGE_MS) return true;
   return false;
 }

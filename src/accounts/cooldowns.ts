@@ -19,7 +19,7 @@ export type CooldownSettings = Config['cooldown'];
 
 const BACKOFF_BASE_MS = 1000;
 
-/** Exponential backoff: 1 s, 2 s, 4 s, … capped at `maxBackoffSeconds`. */
+/** Exponential backoff: 1 s, 2 s, 4 s, … capped at `maxBackoffSeconds` (cooldowns, refresh and save retries). */
 export function backoffMs(level: number, maxBackoffSeconds: number): number {
   const capMs = maxBackoffSeconds * 1000;
   if (level >= 40) return capMs;
@@ -62,9 +62,4 @@ export function cooldownFor(failure: UpstreamFailure, now: number, backoffLevel:
     case 'response_failed':
       return null;
   }
-}
-
-/** Backoff before retrying a refresh that failed transiently (5xx, network). */
-export function refreshRetryDelayMs(level: number, settings: CooldownSettings): number {
-  return backoffMs(level, settings.maxBackoffSeconds);
 }

@@ -108,13 +108,25 @@ function time(v: unknown, field: string): number | null {
   return ms;
 }
 
+/**
+ * "not valid JSON", with the position of the error when the parser gives one. Never the
+ * parser's message itself: V8 quotes a piece of the text (a token fragment) in it.
+ */
+function jsonErrorReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  const at = /\bposition (\d+)/.exec(message);
+  if (at) return `not valid JSON (at character ${at[1]})`;
+  if (/unexpected end of JSON input/i.test(message)) return 'not valid JSON (the text ends too early)';
+  return 'not valid JSON';
+}
+
 /** Parses a token file's text. Throws CredentialFileError with the reason when it cannot be used. */
 export function parseCredentialFile(text: string): Credential {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new CredentialFileError(`not valid JSON (${(err as Error).message})`);
+    throw new CredentialFileError(jsonErrorReason(err));
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new CredentialFileError('not a JSON object');
   const j = raw as Record<string, unknown>;

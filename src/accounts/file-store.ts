@@ -8,6 +8,7 @@ import { CliError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Credential } from './credential.js';
 import { parseCredentialFile, serializeCredential } from './credential-file.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
 import {
   breakLockIfUnchanged,
   DEFAULT_LOCK_FOREIGN_STALE_MS,
@@ -19,7 +20,7 @@ import {
   type ObservedLock,
   type StaleLimits,
 } from './lock-file.js';
-import type { AccountStore, LoadProblem, StoreListing, StoredAccount } from './store.js';
+import { loadProblem, type AccountStore, type LoadProblem, type StoreListing, type StoredAccount } from './store.js';
 
 /**
  * The default account store: one JSON file per account in the auth dir
@@ -71,6 +72,16 @@ interface ScannedFile {
   reason?: string;
 }
 
+/** A file's identity for caching: size, mtime and inode (every atomic write makes a new inode). */
+function statSignature(st: { size: number; mtimeMs: number; ino: number }): string {
+  return `${st.size}:${st.mtimeMs}:${st.ino}`;
+}
+
+/** Callers get their own credential object: the cached one is never handed out. */
+function copyOf(s: ScannedFile): ScannedFile {
+  return s.credential ? { ...s, credential: structuredClone(s.credential) } : s;
+}
+
 function dirFix(dir: string): string {
   return `Fix: mkdir -p ${dir} && chmod 700 ${dir} (it must be owned by the user running cliproxy: chown $(id -un) ${dir}), or choose another directory with -auth-dir.`;
 }
@@ -96,7 +107,15 @@ export class FileAccountStore implements AccountStore {
   private readonly lockLimits: StaleLimits;
   private readonly hostname: string;
   private readonly pollMs: number;
-  private readonly localLocks = new Map<string, Promise<unknown>>();
+  private readonly localLocks = new KeyedMutex();
+  /** What each file held when last read, by path; reused while its signature (size, mtime, inode) is unchanged. */
+  private readonly parsed = new Map<string, { signature: string; result: ScannedFile }>();
+  /** accountId → the files holding it, as of the last scan or write (more than one: duplicates). */
+  private index = new Map<string, string[]>();
+  /** ensureWritable() succeeded and no write failed since: saves skip the check. */
+  private writable = false;
+  /** The lock directory was created: lock attempts skip the checks until one fails. */
+  private lockDirReady = false;
 
   constructor(opts: FileAccountStoreOptions) {
     this.dir = path.resolve(opts.dir);
@@ -122,6 +141,48 @@ export class FileAccountStore implements AccountStore {
     } catch (err) {
       throw new CliError(`Cannot write to the auth directory ${this.dir} (${errnoText(err)}). ${dirFix(this.dir)}`);
     }
+    this.writable = true;
+  }
+
+  /** One file, parsed (from the cache while its signature is unchanged); null when it is gone. */
+  private async readOne(file: string): Promise<ScannedFile | null> {
+    let signature: string;
+    try {
+      const st = await stat(file);
+      if (st.isDirectory()) return null;
+      signature = statSignature(st);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      return { file, reason: `cannot read (${errnoText(err)})` };
+    }
+    const cached = this.parsed.get(file);
+    if (cached?.signature === signature) return copyOf(cached.result);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EISDIR') return null; // removed meanwhile
+      return { file, reason: `cannot read (${errnoText(err)})` };
+    }
+    let result: ScannedFile;
+    try {
+      result = { file, credential: parseCredentialFile(text) };
+    } catch (err) {
+      result = { file, reason: (err as Error).message };
+    }
+    // stat came first: if the file changed while it was read, its next signature differs and it is read again
+    this.parsed.set(file, { signature, result });
+    return copyOf(result);
+  }
+
+  /** The one file the last scan found for this account, re-read; null when that is unknown, ambiguous or stale. */
+  private async indexed(accountId: string): Promise<{ file: string; credential: Credential } | null> {
+    const files = this.index.get(accountId);
+    if (files?.length !== 1) return null;
+    const file = files[0]!;
+    const one = await this.readOne(file);
+    return one?.credential?.accountId === accountId ? { file, credential: one.credential } : null;
   }
 
   private async scan(): Promise<ScannedFile[]> {
@@ -129,28 +190,30 @@ export class FileAccountStore implements AccountStore {
     try {
       names = await readdir(this.dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.parsed.clear();
+        this.index = new Map();
+        return [];
+      }
       throw new CliError(`Cannot read the auth directory ${this.dir} (${errnoText(err)}). ${dirFix(this.dir)}`);
     }
     const out: ScannedFile[] = [];
+    const present = new Set<string>();
     for (const name of names.filter((n) => FILE_RE.test(n)).sort()) {
       const file = path.join(this.dir, name);
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') continue; // removed while scanning
-        if (code === 'EISDIR') continue;
-        out.push({ file, reason: `cannot read (${errnoText(err)})` });
-        continue;
-      }
-      try {
-        out.push({ file, credential: parseCredentialFile(text) });
-      } catch (err) {
-        out.push({ file, reason: (err as Error).message });
-      }
+      present.add(file);
+      const one = await this.readOne(file);
+      if (one) out.push(one);
     }
+    for (const file of this.parsed.keys()) if (!present.has(file)) this.parsed.delete(file);
+    const index = new Map<string, string[]>();
+    for (const s of out) {
+      if (!s.credential) continue;
+      const files = index.get(s.credential.accountId);
+      if (files) files.push(s.file);
+      else index.set(s.credential.accountId, [s.file]);
+    }
+    this.index = index;
     return out;
   }
 
@@ -160,7 +223,7 @@ export class FileAccountStore implements AccountStore {
     const byAccount = new Map<string, StoredAccount>();
     for (const s of scanned) {
       if (!s.credential) {
-        problems.push({ location: s.file, reason: s.reason ?? 'unreadable' });
+        problems.push(loadProblem(s.file, s.reason ?? 'unreadable', 'corrupt'));
         continue;
       }
       const current = byAccount.get(s.credential.accountId);
@@ -172,23 +235,53 @@ export class FileAccountStore implements AccountStore {
       const newer = (s.credential.lastRefresh ?? 0) > (current.credential.lastRefresh ?? 0);
       const [keep, drop] = newer ? [{ credential: s.credential, location: s.file }, current] : [current, { credential: s.credential, location: s.file }];
       byAccount.set(s.credential.accountId, keep);
-      problems.push({ location: drop.location, reason: `duplicate of account ${keep.credential.email} (newer copy in ${path.basename(keep.location)}); ignored` });
+      const reason = `duplicate of account ${keep.credential.email} (newer copy in ${path.basename(keep.location)}); ignored`;
+      problems.push(loadProblem(drop.location, reason, 'duplicate'));
     }
     return { accounts: [...byAccount.values()], problems };
   }
 
+  /** Reads the account's one known file; scans the directory when the account is unknown, has duplicates or moved. */
   async load(accountId: string): Promise<StoredAccount | null> {
+    const known = await this.indexed(accountId);
+    if (known) return { credential: known.credential, location: known.file };
     const { accounts } = await this.list();
     return accounts.find((a) => a.credential.accountId === accountId) ?? null;
   }
 
   async save(credential: Credential): Promise<string> {
-    await this.ensureWritable();
+    if (!this.writable) await this.ensureWritable();
+    const known = await this.indexed(credential.accountId);
+    const { target, previous } = known ? { target: known.file, previous: known.credential } : await this.targetByScan(credential);
+    // a new login carries no `extra`: keep the other tool's fields (proxy_url, priority, note…) of the file it replaces
+    const toWrite = credential.extra === undefined && previous?.extra ? { ...credential, extra: previous.extra } : credential;
+    const text = serializeCredential(toWrite);
+    try {
+      await writeFileAtomic(target, text, { mode: 0o600, fsync: true });
+    } catch (err) {
+      if (!this.writable) throw new CliError(`Cannot save the token file ${target} (${errnoText(err)}). ${dirFix(this.dir)}`);
+      // the directory passed the check earlier: check it again (it may have been removed), then retry once
+      this.writable = false;
+      await this.ensureWritable();
+      try {
+        await writeFileAtomic(target, text, { mode: 0o600, fsync: true });
+      } catch (again) {
+        this.writable = false;
+        throw new CliError(`Cannot save the token file ${target} (${errnoText(again)}). ${dirFix(this.dir)}`);
+      }
+    }
+    await this.syncDir();
+    await this.remember(target, text);
+    this.index.set(credential.accountId, [target]);
+    return target;
+  }
+
+  /** Where save() writes an account the index does not pin to one file: decided from a full scan. */
+  private async targetByScan(credential: Credential): Promise<{ target: string; previous: Credential | undefined }> {
     const scanned = await this.scan();
     const canonical = path.join(this.dir, accountFileName(credential.email, credential.accountId));
     const sameAccount = scanned.filter((s) => s.credential?.accountId === credential.accountId);
     let target: string;
-    let toWrite = credential;
     if (sameAccount.some((s) => s.file === canonical)) target = canonical;
     else if (sameAccount[0]) target = sameAccount[0].file;
     else {
@@ -204,16 +297,17 @@ export class FileAccountStore implements AccountStore {
       }
       target = canonical;
     }
-    // a new login carries no `extra`: keep the other tool's fields (proxy_url, priority, note…) of the file it replaces
-    const previous = sameAccount.find((s) => s.file === target)?.credential;
-    if (credential.extra === undefined && previous?.extra) toWrite = { ...credential, extra: previous.extra };
+    return { target, previous: sameAccount.find((s) => s.file === target)?.credential };
+  }
+
+  /** Caches what was just written, so the next read of the file does not parse it again. */
+  private async remember(file: string, text: string): Promise<void> {
     try {
-      await writeFileAtomic(target, serializeCredential(toWrite), { mode: 0o600, fsync: true });
-    } catch (err) {
-      throw new CliError(`Cannot save the token file ${target} (${errnoText(err)}). ${dirFix(this.dir)}`);
+      const st = await stat(file);
+      this.parsed.set(file, { signature: statSignature(st), result: { file, credential: parseCredentialFile(text) } });
+    } catch {
+      this.parsed.delete(file); // read it again next time
     }
-    await this.syncDir();
-    return target;
   }
 
   private async syncDir(): Promise<void> {
@@ -243,6 +337,7 @@ export class FileAccountStore implements AccountStore {
       }
     }
     if (removed) await this.syncDir();
+    this.index.delete(accountId);
     return removed;
   }
 
@@ -330,41 +425,45 @@ export class FileAccountStore implements AccountStore {
    * after lockHungMs (10 min); one on another host after lockStaleMs (5 min). Waiters poll.
    */
   async withRefreshLock<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.localLocks.get(accountId) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => {
-      release = r;
-    });
-    const chained = previous.then(() => mine);
-    this.localLocks.set(accountId, chained);
-    await previous;
-    try {
+    return this.localLocks.run(accountId, async () => {
       const unlockFile = await this.acquireFileLock(accountId);
       try {
         return await fn();
       } finally {
         await unlockFile();
       }
-    } finally {
-      release();
-      if (this.localLocks.get(accountId) === chained) this.localLocks.delete(accountId);
-    }
+    });
   }
 
-  private async acquireFileLock(accountId: string): Promise<() => Promise<void>> {
-    const lockDir = path.join(this.dir, '.locks');
+  /** Creates the lock directory the first time (and again after a lock could not be created). */
+  private async prepareLockDir(lockDir: string): Promise<void> {
+    if (this.lockDirReady) return;
     await this.ensureWritable();
     try {
       await mkdir(lockDir, { recursive: true, mode: 0o700 });
     } catch (err) {
       throw new CliError(`Cannot create the lock directory ${lockDir} (${errnoText(err)}). ${dirFix(this.dir)}`);
     }
+    this.lockDirReady = true;
+  }
+
+  private async acquireFileLock(accountId: string): Promise<() => Promise<void>> {
+    const lockDir = path.join(this.dir, '.locks');
+    let checked = !this.lockDirReady;
+    await this.prepareLockDir(lockDir);
     const lockFile = path.join(lockDir, `${accountIdHash(accountId).slice(0, 16)}.lock`);
     for (;;) {
       let release: (() => Promise<void>) | null;
       try {
         release = await tryCreateLock(lockFile, { pid: process.pid, host: this.hostname, at: this.clock.now() });
       } catch (err) {
+        this.lockDirReady = false;
+        if (!checked) {
+          // the directory was prepared earlier and may have been removed since: check it again, once
+          checked = true;
+          await this.prepareLockDir(lockDir);
+          continue;
+        }
         throw new CliError(`Cannot create the lock file ${lockFile} (${errnoText(err)}). ${dirFix(this.dir)}`);
       }
       if (release) return release;

@@ -1,5 +1,6 @@
 import type { Credential } from './credential.js';
-import type { AccountStore, LoadProblem, StoreListing, StoredAccount } from './store.js';
+import { loadProblem, type AccountStore, type LoadProblem, type StoreListing, type StoredAccount } from './store.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
 
 /**
  * An AccountStore kept in memory: for tests, and for embedding cliproxy without an auth dir.
@@ -12,7 +13,7 @@ export class MemoryAccountStore implements AccountStore {
   private readonly accounts = new Map<string, Credential>();
   private problems: LoadProblem[] = [];
   private readonly watchers = new Set<() => void>();
-  private readonly locks = new Map<string, Promise<void>>();
+  private readonly locks = new KeyedMutex();
   private notifyPending = false;
   /** How many times `save` was called (tests assert on writes). */
   saves = 0;
@@ -25,7 +26,7 @@ export class MemoryAccountStore implements AccountStore {
   async list(): Promise<StoreListing> {
     return {
       accounts: [...this.accounts.values()].map((c) => this.stored(c)),
-      problems: this.problems.map((p) => ({ ...p })),
+      problems: this.problems.map((p) => loadProblem(p.location, p.reason, p.kind)),
     };
   }
 
@@ -47,9 +48,9 @@ export class MemoryAccountStore implements AccountStore {
     return removed;
   }
 
-  /** Replaces the list of entries that failed to load (like corrupt files in an auth dir). */
-  setProblems(problems: LoadProblem[]): void {
-    this.problems = problems.map((p) => ({ ...p }));
+  /** Replaces the list of entries that failed to load (like corrupt files in an auth dir); `kind` defaults to corrupt. */
+  setProblems(problems: Array<Omit<LoadProblem, 'kind'> & { kind?: LoadProblem['kind'] }>): void {
+    this.problems = problems.map((p) => loadProblem(p.location, p.reason, p.kind ?? 'corrupt'));
     this.notify();
   }
 
@@ -60,19 +61,8 @@ export class MemoryAccountStore implements AccountStore {
     };
   }
 
-  async withRefreshLock<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(accountId) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    const tail = previous.then(() => mine);
-    this.locks.set(accountId, tail);
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (this.locks.get(accountId) === tail) this.locks.delete(accountId);
-    }
+  withRefreshLock<T>(accountId: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(accountId, fn);
   }
 
   private stored(c: Credential): StoredAccount {

@@ -222,7 +222,7 @@ export class AccountPool {
           entry.recordUsage(err.usage);
           if (err.kind === 'unauthorized' && !refreshedAfter401) {
             refreshedAfter401 = true;
-            if (await this.refreshAfterUnauthorized(entry, account.auth.accessToken, signal)) continue; // same account, once
+            if (await this.refreshAfterUnauthorized(entry, err, account.auth.accessToken, signal)) continue; // same account, once
             break;
           }
           if (!this.applyFailure(entry, err)) throw err;
@@ -250,18 +250,22 @@ export class AccountPool {
 
   // ---- selection -------------------------------------------------------------------------
 
+  /** The entries in pool order: the map is filled in increasing `order` (a re-added account goes last), so no sort is needed. */
   private sortedEntries(): AccountEntry[] {
-    return [...this.entries.values()].sort((a, b) => a.order - b.order);
+    return [...this.entries.values()];
   }
 
   private sortedEntriesWhere(where: AccountFilter | undefined): AccountEntry[] {
     const all = this.sortedEntries();
-    return where ? all.filter((e) => where({ accountId: e.accountId, email: e.credential.email, planType: e.credential.planType })) : all;
+    return where ? all.filter((e) => matches(e, where)) : all;
   }
 
   private pick(affinityKey: string | undefined, exclude: ReadonlySet<string>, where: AccountFilter | undefined): AccountEntry | undefined {
     const now = this.clock.now();
-    const eligible = this.sortedEntriesWhere(where).filter((e) => e.isUsable() && !e.isCooling(now) && !exclude.has(e.accountId));
+    const eligible: AccountEntry[] = [];
+    for (const e of this.entries.values()) {
+      if (e.isUsable() && !e.isCooling(now) && !exclude.has(e.accountId) && (!where || matches(e, where))) eligible.push(e);
+    }
     if (eligible.length === 0) return undefined;
     const useAffinity = affinityKey !== undefined && affinityKey !== '' && this.config.routing.sessionAffinity;
     if (useAffinity) {
@@ -273,11 +277,7 @@ export class AccountPool {
         return bound;
       }
     }
-    const chosen = this.selector.pick(
-      eligible.map((e) => ({ accountId: e.accountId, order: e.order, picks: e.picks, usage: e.usage })),
-      now,
-    );
-    const entry = this.entries.get(chosen.accountId)!;
+    const entry = this.selector.pick(eligible, now);
     entry.picks++;
     if (useAffinity) this.affinity.bind(affinityKey, entry.accountId, now);
     return entry;
@@ -295,18 +295,19 @@ export class AccountPool {
   }
 
   /** After a 401: refresh once (or adopt what another process stored). True when a different token is now in place. */
-  private async refreshAfterUnauthorized(entry: AccountEntry, failedAccessToken: string, signal: AbortSignal | undefined): Promise<boolean> {
+  private async refreshAfterUnauthorized(
+    entry: AccountEntry,
+    failure: UpstreamFailure,
+    failedAccessToken: string,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
     try {
       await raceAbort(this.refresher.refresh(entry, { trigger: 'unauthorized', staleAccessToken: failedAccessToken }), signal);
     } catch (err) {
       if (signal?.aborted) throw err;
     }
     if (entry.isUsable() && entry.credential.accessToken !== failedAccessToken) return true;
-    if (entry.isUsable()) {
-      const now = this.clock.now();
-      const d = cooldownFor(new UpstreamFailure('unauthorized', 'unauthorized'), now, entry.backoffLevel, this.config.cooldown);
-      if (d) this.coolDown(entry, d.until, d.reason, d.escalate);
-    }
+    if (entry.isUsable()) this.applyFailure(entry, failure);
     return false;
   }
 
@@ -416,19 +417,16 @@ export class AccountPool {
 
   /** A changed entry: newer tokens replace ours (ours win when our lastRefresh is later); flags always follow the store. */
   private mergeStored(entry: AccountEntry, stored: StoredAccount): void {
-    const mem = entry.credential;
     const s = stored.credential;
     entry.location = stored.location;
     const wasUsable = entry.isUsable();
-    const tokensDiffer = s.refreshToken !== mem.refreshToken || s.accessToken !== mem.accessToken;
-    // ours win when refreshed later, or when a failed save left them unsaved (the stored refresh token is then spent)
-    const oursNewer = (mem.lastRefresh ?? 0) > (s.lastRefresh ?? 0) || (entry.hasUnsavedTokens() && (mem.lastRefresh ?? 0) >= (s.lastRefresh ?? 0));
-    if (tokensDiffer && oursNewer) {
-      entry.credential = { ...mem, disabled: s.disabled, email: s.email, planType: s.planType, extra: s.extra };
+    const winner = entry.tokenWinner(s);
+    if (winner === 'ours') {
+      entry.credential = { ...entry.credential, disabled: s.disabled, email: s.email, planType: s.planType, extra: s.extra };
     } else {
       entry.credential = s;
     }
-    if (tokensDiffer && entry.credential === s) {
+    if (winner === 'stored') {
       entry.refreshBackoffLevel = 0;
       if (entry.cooldownReason === 'refresh_failed' || entry.cooldownReason === 'unauthorized') entry.clearCooldown();
     }
@@ -436,8 +434,12 @@ export class AccountPool {
     if (usable !== wasUsable) {
       this.log.info({ accountId: s.accountId, email: s.email, state: entry.state(this.clock.now()) }, usable ? 'Codex account usable again' : 'Codex account no longer usable');
     }
-    if (usable !== wasUsable || (tokensDiffer && entry.credential === s)) this.refresher.schedule(entry);
+    if (usable !== wasUsable || winner === 'stored') this.refresher.schedule(entry);
   }
+}
+
+function matches(e: AccountEntry, where: AccountFilter): boolean {
+  return where({ accountId: e.accountId, email: e.credential.email, planType: e.credential.planType });
 }
 
 function toPoolAccount(e: AccountEntry): PoolAccount {

@@ -5,7 +5,8 @@ import type { AccountStore } from './store.js';
 import { readClaims } from '../auth/id-token-claims.js';
 import { TokenEndpointError } from '../auth/token-errors.js';
 import { MAX_REFRESH_AGE_MS, tokenNeedsRefresh, type AccountEntry } from './account-state.js';
-import { refreshRetryDelayMs } from './cooldowns.js';
+import { backoffMs } from './cooldowns.js';
+import { expiresAtFrom } from '../auth/credential-from-tokens.js';
 import type { Logger } from './logger.js';
 import { scrubText } from '../util/redact.js';
 
@@ -121,6 +122,8 @@ export class Refresher {
   private async run(entry: AccountEntry, opts: { trigger: RefreshTrigger; staleAccessToken: string }): Promise<void> {
     const { store, log } = this.deps;
     let retryInMs: number | undefined;
+    /** Set when the failure was already dealt with (a permanent refresh failure: needs-login). */
+    let handled = false;
     try {
       await store.withRefreshLock(entry.accountId, async () => {
         await this.adoptStored(entry);
@@ -142,9 +145,8 @@ export class Refresher {
         } catch (err) {
           if (err instanceof TokenEndpointError && err.permanent) {
             await this.markNeedsLogin(entry, refreshFailureReason(err));
-            throw err;
+            handled = true;
           }
-          retryInMs = this.onTransientFailure(entry, err);
           throw err;
         }
         const next = withRefreshedTokens(cur, tokens, this.deps.clock.now());
@@ -153,6 +155,10 @@ export class Refresher {
         if (entry.cooldownReason === 'refresh_failed' || entry.cooldownReason === 'unauthorized') entry.clearCooldown();
         log.info({ accountId: cur.accountId, email: cur.email, trigger: opts.trigger, expiresAt: next.expiresAt }, 'Refreshed Codex tokens');
       });
+    } catch (err) {
+      // a transient issuer failure, or the lock itself failed (lock dir, database): back off, never spin
+      if (!handled) retryInMs = this.onTransientFailure(entry, err);
+      throw err;
     } finally {
       this.schedule(entry, retryInMs);
     }
@@ -179,7 +185,7 @@ export class Refresher {
       entry.unsaved = { accessToken: next.accessToken, refreshToken: next.refreshToken };
       const retryInMs = retry && this.active ? this.scheduleSaveRetry(entry) : undefined;
       log.error(
-        { accountId: next.accountId, email: next.email, err: errorText(err, [next.accessToken, next.refreshToken, next.idToken]), retryInMs },
+        { accountId: next.accountId, email: next.email, err: errorText(err, secretsOf(next)), retryInMs },
         retryInMs === undefined
           ? 'Refreshed tokens could not be saved; they are lost when this process ends (run `cliproxy login` if the account then needs a new login)'
           : 'Refreshed tokens could not be saved; keeping them in memory and retrying the save',
@@ -189,7 +195,7 @@ export class Refresher {
 
   private scheduleSaveRetry(entry: AccountEntry): number {
     entry.cancelSaveRetry?.();
-    const delay = refreshRetryDelayMs(entry.saveRetryLevel, this.deps.config.cooldown);
+    const delay = backoffMs(entry.saveRetryLevel, this.deps.config.cooldown.maxBackoffSeconds);
     entry.saveRetryLevel++;
     entry.cancelSaveRetry = this.deps.clock.schedule(delay, () => {
       entry.cancelSaveRetry = null;
@@ -208,23 +214,20 @@ export class Refresher {
     try {
       stored = await this.deps.store.load(entry.accountId);
     } catch (err) {
-      this.deps.log.warn({ accountId: entry.accountId, err: errorText(err) }, 'Could not re-read the account before refreshing');
+      this.deps.log.warn({ accountId: entry.accountId, err: errorText(err, secretsOf(entry.credential)) }, 'Could not re-read the account before refreshing');
       return;
     }
     if (!stored) return;
     const mem = entry.credential;
     const s = stored.credential;
-    const tokensDiffer = s.refreshToken !== mem.refreshToken || s.accessToken !== mem.accessToken;
-    if (tokensDiffer) {
-      if ((s.lastRefresh ?? 0) < (mem.lastRefresh ?? 0)) return;
-      // unsaved tokens replaced what is stored (their refresh token is spent): only a newer write wins
-      if (entry.hasUnsavedTokens() && (s.lastRefresh ?? 0) <= (mem.lastRefresh ?? 0)) return;
+    const winner = entry.tokenWinner(s);
+    if (winner === 'stored') {
       entry.credential = s;
       entry.location = stored.location;
       this.deps.log.info({ accountId: s.accountId, email: s.email }, 'Adopted tokens refreshed by another process');
       return;
     }
-    if (s.needsLogin && !mem.needsLogin) {
+    if (winner === 'same' && s.needsLogin && !mem.needsLogin) {
       entry.credential = { ...mem, needsLogin: s.needsLogin };
     }
   }
@@ -239,18 +242,18 @@ export class Refresher {
     try {
       entry.location = await this.deps.store.save(next);
     } catch (err) {
-      this.deps.log.error({ accountId: next.accountId, err: errorText(err) }, 'Could not persist the needs-login mark');
+      this.deps.log.error({ accountId: next.accountId, err: errorText(err, secretsOf(next)) }, 'Could not persist the needs-login mark');
     }
   }
 
   /** Backs off; the account cools down meanwhile if its current token cannot be used. Returns the retry delay. */
   private onTransientFailure(entry: AccountEntry, err: unknown): number {
     const now = this.deps.clock.now();
-    const delay = refreshRetryDelayMs(entry.refreshBackoffLevel, this.deps.config.cooldown);
+    const delay = backoffMs(entry.refreshBackoffLevel, this.deps.config.cooldown.maxBackoffSeconds);
     entry.refreshBackoffLevel++;
     if (tokenNeedsRefresh(entry.credential, now)) entry.coolDown(now + delay, 'refresh_failed');
     this.deps.log.warn(
-      { accountId: entry.accountId, email: entry.credential.email, err: errorText(err), retryInMs: delay },
+      { accountId: entry.accountId, email: entry.credential.email, err: errorText(err, secretsOf(entry.credential)), retryInMs: delay },
       'Token refresh failed; retrying later',
     );
     return delay;
@@ -259,9 +262,8 @@ export class Refresher {
 
 /** The credential with a refreshed token set applied (the refresh token is kept when the issuer did not rotate it). */
 export function withRefreshedTokens(cur: Credential, t: TokenSet, now: number): Credential {
-  const access = readClaims(t.accessToken);
   const id = t.idToken ? readClaims(t.idToken) : {};
-  const expiresAt = access.expiresAt ?? (t.expiresIn !== undefined ? now + t.expiresIn * 1000 : null);
+  const expiresAt = expiresAtFrom(t, now);
   const { needsLogin: _cleared, ...rest } = cur;
   void _cleared;
   return {
@@ -284,8 +286,16 @@ export function refreshFailureReason(err: TokenEndpointError): string {
   return 'refresh_failed';
 }
 
+/** The tokens of a credential, to scrub from error texts. */
+function secretsOf(c: Credential): string[] {
+  return [c.accessToken, c.refreshToken, c.idToken].filter((t) => t.length > 0);
+}
+
 function errorText(err: unknown, secrets: readonly string[] = []): string {
-  if (err instanceof TokenEndpointError) return `${err.name}${err.status !== undefined ? ` ${err.status}` : ''}${err.code ? ` ${err.code}` : ''}`;
+  if (err instanceof TokenEndpointError) {
+    const head = `${err.name}${err.status !== undefined ? ` ${err.status}` : ''}${err.code ? ` ${err.code}` : ''}`;
+    return scrubText(`${head}: ${err.message}`, secrets);
+  }
   if (err instanceof Error) return scrubText(`${err.name}: ${err.message}`, secrets);
   return scrubText(String(err), secrets);
 }

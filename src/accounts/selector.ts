@@ -18,8 +18,8 @@ export interface Candidate {
 
 export interface Selector {
   readonly name: Config['routing']['strategy'];
-  /** Picks one of `candidates` (non-empty, sorted by `order`). */
-  pick(candidates: readonly Candidate[], now: number): Candidate;
+  /** Picks one of `candidates` (non-empty, sorted by `order`); returns that very object. */
+  pick<C extends Candidate>(candidates: readonly C[], now: number): C;
 }
 
 /** Each account in turn: the next one after the last pick, in pool order, wrapping around. */
@@ -27,7 +27,7 @@ export class RoundRobinSelector implements Selector {
   readonly name = 'round-robin' as const;
   private lastOrder = -1;
 
-  pick(candidates: readonly Candidate[]): Candidate {
+  pick<C extends Candidate>(candidates: readonly C[]): C {
     const next = candidates.find((c) => c.order > this.lastOrder) ?? first(candidates);
     this.lastOrder = next.order;
     return next;
@@ -38,7 +38,7 @@ export class RoundRobinSelector implements Selector {
 export class FillFirstSelector implements Selector {
   readonly name = 'fill-first' as const;
 
-  pick(candidates: readonly Candidate[]): Candidate {
+  pick<C extends Candidate>(candidates: readonly C[]): C {
     return first(candidates);
   }
 }
@@ -51,7 +51,7 @@ export class FillFirstSelector implements Selector {
 export class LeastUsedSelector implements Selector {
   readonly name = 'least-used' as const;
 
-  pick(candidates: readonly Candidate[], now: number): Candidate {
+  pick<C extends Candidate>(candidates: readonly C[], now: number): C {
     let best = first(candidates);
     let bestUsed = usedPercent(best.usage, now);
     for (const c of candidates) {
@@ -76,7 +76,7 @@ export function createSelector(strategy: Config['routing']['strategy']): Selecto
   }
 }
 
-function first(candidates: readonly Candidate[]): Candidate {
+function first<C extends Candidate>(candidates: readonly C[]): C {
   const c = candidates[0];
   if (!c) throw new Error('selector called without candidates');
   return c;

@@ -10,6 +10,12 @@ export interface StoredAccount {
 export interface LoadProblem {
   location: string;
   reason: string;
+  /** corrupt: unreadable or invalid; duplicate: a second entry for an account loaded from elsewhere. */
+  kind: 'corrupt' | 'duplicate';
+}
+
+export function loadProblem(location: string, reason: string, kind: LoadProblem['kind']): LoadProblem {
+  return { location, reason, kind };
 }
 
 export interface StoreListing {

@@ -2,11 +2,11 @@
  * The composition root: from a Config, build the store, token client, upstream client and
  * account pool that `serve`, `exec` and `demo` share, so all three take the same code path.
  */
-import { FileAccountStore } from '../accounts/file-store.js';
 import type { Logger } from '../accounts/logger.js';
 import { silentLogger } from '../accounts/logger.js';
 import { AccountPool } from '../accounts/pool.js';
 import type { AccountStore } from '../accounts/store.js';
+import { openAccountStore } from '../auth/store-for-config.js';
 import { TokenClient } from '../auth/token-client.js';
 import type { Config } from '../config/schema.js';
 import { CodexClient } from '../upstream/codex-client.js';
@@ -20,21 +20,22 @@ export interface Runtime {
   store: AccountStore;
   upstream: UpstreamClient;
   pool: AccountPool;
-  /** Stops the pool and closes the upstream connections. */
+  /** Stops the pool, closes the upstream connections and the store it opened itself. */
   close(): Promise<void>;
 }
 
 export interface RuntimeOptions {
   clock?: Clock;
   log?: Logger;
-  /** Defaults to the file store over config.authDir. */
+  /** Defaults to the configured store (`store.type`: the auth dir, or PostgreSQL), closed by close(). */
   store?: AccountStore;
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? silentLogger;
-  const store = opts.store ?? new FileAccountStore({ dir: config.authDir, clock });
+  // a store passed in belongs to the caller; one opened here is closed here
+  const { store, close: closeStore } = opts.store ? { store: opts.store, close: async () => undefined } : await openAccountStore(config, clock);
   const tokens = new TokenClient({ issuer: config.codex.issuer, clientId: config.codex.clientId });
   const upstream = new CodexClient({
     baseUrl: config.codex.baseUrl,
@@ -48,6 +49,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     await pool.start();
   } catch (err) {
     await upstream.close();
+    await closeStore();
     throw err;
   }
   let closed = false;
@@ -60,8 +62,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     async close() {
       if (closed) return;
       closed = true;
-      await pool.stop();
-      await upstream.close();
+      try {
+        await pool.stop();
+        await upstream.close();
+      } finally {
+        await closeStore();
+      }
     },
   };
 }

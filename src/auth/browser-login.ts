@@ -3,18 +3,17 @@ import type { Readable, Writable } from 'node:stream';
 import type { TokenSet } from '../accounts/credential.js';
 import type { Clock } from '../util/clock.js';
 import { startCallbackServer, type CallbackReply } from './callback-server.js';
-import { LoginError, loginCancelled, pkceHint } from './login-error.js';
+import { exchangeFailure, LoginError, loginCancelled } from './login-error.js';
 import { parsePastedRedirect, type CallbackOutcome } from './paste-redirect.js';
 import { buildAuthorizeUrl, callbackRedirectUri, generatePkce, generateState, type PkcePair } from './pkce.js';
 import { TokenClient } from './token-client.js';
-import { TokenEndpointError } from './token-errors.js';
 
 /**
  * Browser sign-in: OAuth authorization code + PKCE (protocol.md §1).
  * Order matters: listen first, then print the URL, then open the browser.
  */
-export const DEFAULT_CALLBACK_PORT = 1455;
-export const DEFAULT_CALLBACK_TIMEOUT_MS = 300_000;
+const DEFAULT_CALLBACK_PORT = 1455;
+const DEFAULT_CALLBACK_TIMEOUT_MS = 300_000;
 
 export interface BrowserLoginDeps {
   issuer: string;
@@ -96,11 +95,10 @@ export async function browserLogin(deps: BrowserLoginDeps): Promise<LoginResult>
       settle.resolve(tokens);
       return { kind: 'success' };
     } catch (err) {
-      const message = err instanceof TokenEndpointError ? err.message : `Token exchange failed: ${(err as Error).message}`;
-      const loginErr = new LoginError(`Authentication failed: ${message}${pkceHint(message)}`);
+      const failure = exchangeFailure(err);
       done = true;
-      settle.reject(loginErr);
-      return { kind: 'failure', message: `Authentication failed: ${message}` };
+      settle.reject(failure.error);
+      return { kind: 'failure', message: failure.summary };
     } finally {
       busy = false;
     }

@@ -2,6 +2,14 @@ import type { AuthMethod, Credential, TokenSet } from '../accounts/credential.js
 import { readClaims } from './id-token-claims.js';
 
 /**
+ * When the access token of `tokens` expires (ms): its `exp` claim, else now + `expires_in`,
+ * else unknown (null). `accessExpiresAt` is the `exp` already read from the token, if any.
+ */
+export function expiresAtFrom(tokens: Pick<TokenSet, 'accessToken' | 'expiresIn'>, now: number, accessExpiresAt = readClaims(tokens.accessToken).expiresAt): number | null {
+  return accessExpiresAt ?? (tokens.expiresIn !== undefined ? now + tokens.expiresIn * 1000 : null);
+}
+
+/**
  * Builds the stored credential from what a login produced. Identity (email, account id,
  * plan) comes from the id_token claims, falling back to the access token's; the expiry is the
  * access token's `exp`, else now + `expires_in`.
@@ -20,7 +28,7 @@ export function credentialFromTokens(
   if (!accountId) {
     throw new Error('The issuer returned tokens without a chatgpt_account_id claim; this login cannot be used with the Codex backend.');
   }
-  const expiresAt = access.expiresAt ?? (tokens.expiresIn !== undefined ? now + tokens.expiresIn * 1000 : null);
+  const expiresAt = expiresAtFrom(tokens, now, access.expiresAt);
   return {
     accountId,
     email: id.email ?? access.email ?? 'unknown',

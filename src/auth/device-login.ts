@@ -1,17 +1,17 @@
 import type { Writable } from 'node:stream';
 import type { Clock } from '../util/clock.js';
 import { scrubText } from '../util/redact.js';
-import { LoginError, loginCancelled, pkceHint } from './login-error.js';
+import { exchangeFailure, LoginError, loginCancelled } from './login-error.js';
 import type { LoginResult } from './browser-login.js';
 import { startSpinner } from './spinner.js';
+import { IssuerUnreachable, postToIssuer } from './issuer-post.js';
 import { parseTokenError, TokenClient } from './token-client.js';
-import { TokenEndpointError } from './token-errors.js';
 
 /**
  * Device-code sign-in (protocol.md §2). The user code is printed once, on the
  * "Enter this code:" line, and appears in no other message.
  */
-export const DEVICE_CODE_LIFETIME_MS = 15 * 60_000;
+const DEVICE_CODE_LIFETIME_MS = 15 * 60_000;
 const DEFAULT_INTERVAL_S = 5;
 const MAX_CONSECUTIVE_NETWORK_FAILURES = 5;
 
@@ -29,7 +29,7 @@ export interface DeviceLoginDeps {
   maxWaitMs?: number;
 }
 
-export const DEVICE_EXPIRED_MESSAGE = 'Device code expired: run -codex-device-login again';
+const DEVICE_EXPIRED_MESSAGE = 'Device code expired: run -codex-device-login again';
 
 interface UserCode {
   deviceAuthId: string;
@@ -42,9 +42,9 @@ function parseInterval(v: unknown): number {
   return Number.isFinite(n) && n > 0 ? n : DEFAULT_INTERVAL_S;
 }
 
+/** Why the issuer could not be reached (IssuerUnreachable's reason), for the messages below. */
 function networkReason(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return err instanceof IssuerUnreachable ? err.reason : err instanceof Error ? err.message : String(err);
 }
 
 export async function deviceLogin(deps: DeviceLoginDeps): Promise<LoginResult> {
@@ -55,12 +55,7 @@ export async function deviceLogin(deps: DeviceLoginDeps): Promise<LoginResult> {
 
   async function post(path: string, body: unknown): Promise<{ status: number; text: string }> {
     try {
-      const res = await fetchFn(`${issuer}${path}`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000),
-      });
+      const res = await postToIssuer({ fetch: fetchFn, url: `${issuer}${path}`, contentType: 'application/json', body: JSON.stringify(body), timeoutMs: 30_000, signal });
       return { status: res.status, text: await res.text().catch(() => '') };
     } catch (err) {
       if (signal?.aborted) throw loginCancelled();
@@ -149,8 +144,7 @@ export async function deviceLogin(deps: DeviceLoginDeps): Promise<LoginResult> {
     return { tokens, pkce: { method: 'S256', challenge: grant.codeChallenge } };
   } catch (err) {
     if (signal?.aborted) throw loginCancelled();
-    const message = err instanceof TokenEndpointError ? err.message : `Token exchange failed: ${(err as Error).message}`;
-    throw new LoginError(`Authentication failed: ${message}${pkceHint(message)}`);
+    throw exchangeFailure(err).error;
   }
 }
 

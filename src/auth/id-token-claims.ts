@@ -14,7 +14,7 @@ export interface CodexClaims {
 const AUTH_CLAIM = 'https://api.openai.com/auth';
 const PROFILE_CLAIM = 'https://api.openai.com/profile';
 
-export function decodeJwtPayload(token: string): Record<string, unknown> | null {
+function decodeJwtPayload(token: string): Record<string, unknown> | null {
   const parts = token.split('.');
   if (parts.length < 2 || !parts[1]) return null;
   try {

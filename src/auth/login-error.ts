@@ -1,4 +1,5 @@
 import { CliError } from '../errors.js';
+import { TokenEndpointError } from './token-errors.js';
 
 /** A login that did not produce tokens. The message is for the person at the terminal (no secrets). */
 export class LoginError extends CliError {
@@ -14,10 +15,21 @@ export function loginCancelled(): LoginError {
 }
 
 /** Extra advice when the issuer rejected the PKCE verifier (seed troubleshooting: "PKCE verification failed"). */
-export function pkceHint(message: string): string {
+function pkceHint(message: string): string {
   if (!/pkce|code[_ ]verifier|code[_ ]challenge/i.test(message)) return '';
   return (
     '\nPKCE verification failed: the code_verifier sent with the code did not match the code_challenge of the sign-in URL.' +
     ' Do not edit the sign-in URL, make sure no proxy rewrites it, and run the login again (every attempt makes a fresh PKCE pair).'
   );
+}
+
+/**
+ * A failed authorization-code exchange (browser or device login): `summary` is the one line for
+ * the browser's error page, `error` the LoginError for the terminal (with the PKCE advice when
+ * the issuer complained about the verifier). TokenEndpointError messages are already scrubbed.
+ */
+export function exchangeFailure(err: unknown): { summary: string; error: LoginError } {
+  const message = err instanceof TokenEndpointError ? err.message : `Token exchange failed: ${err instanceof Error ? err.message : String(err)}`;
+  const summary = `Authentication failed: ${message}`;
+  return { summary, error: new LoginError(`${summary}${pkceHint(message)}`) };
 }

@@ -1,5 +1,6 @@
 import { FileAccountStore } from '../accounts/file-store.js';
 import type { AccountStore } from '../accounts/store.js';
+import { CliError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../util/clock.js';
 
@@ -9,7 +10,7 @@ import type { Clock } from '../util/clock.js';
  */
 export interface OpenedStore {
   store: AccountStore;
-  /** Fails early (before a sign-in) when the store cannot be written; file store only. */
+  /** Fails early (before a sign-in) when the store cannot be written: the auth dir, or the database (connects and creates the table). */
   ensureWritable(): Promise<void>;
   close(): Promise<void>;
 }
@@ -18,7 +19,11 @@ export async function openAccountStore(config: Config, clock: Clock): Promise<Op
   if (config.store?.type === 'postgres') {
     const { PostgresAccountStore } = await import('../accounts/postgres-store.js');
     const store = new PostgresAccountStore({ connectionString: config.store.postgresUrl, table: config.store.postgresTable });
-    return { store, ensureWritable: async () => undefined, close: () => store.close() };
+    const ensureWritable = () =>
+      store.init().catch((err: unknown) => {
+        throw new CliError(`${(err as Error).message}. Check store.postgres-url (CLIPROXY_POSTGRES_URL) and that the database accepts connections.`);
+      });
+    return { store, ensureWritable, close: () => store.close() };
   }
   const store = new FileAccountStore({ dir: config.authDir, clock });
   return { store, ensureWritable: () => store.ensureWritable(), close: async () => undefined };

@@ -1,5 +1,6 @@
 import type { TokenSet } from '../accounts/credential.js';
 import { scrubText } from '../util/redact.js';
+import { IssuerUnreachable, postToIssuer } from './issuer-post.js';
 import { TokenEndpointError, PERMANENT_REFRESH_CODES } from './token-errors.js';
 
 /**
@@ -88,7 +89,8 @@ export class TokenClient {
     const text = await res.text().catch(() => '');
     if (!res.ok) {
       const { code, description } = parseTokenError(text);
-      throw new TokenEndpointError(describe('Token exchange', res.status, code, description), {
+      const secrets = [...sentForms(p.code), ...sentForms(p.codeVerifier)];
+      throw new TokenEndpointError(describe('Token exchange', res.status, code, description, secrets), {
         status: res.status,
         code,
         permanent: res.status >= 400 && res.status < 500,
@@ -107,7 +109,7 @@ export class TokenClient {
     const text = await res.text().catch(() => '');
     if (!res.ok) {
       const { code, description } = parseTokenError(text);
-      throw new TokenEndpointError(describe('Token refresh', res.status, code, description), {
+      throw new TokenEndpointError(describe('Token refresh', res.status, code, description, sentForms(refreshToken)), {
         status: res.status,
         code,
         permanent: isPermanentRefreshFailure(res.status, code),
@@ -123,7 +125,7 @@ export class TokenClient {
     const text = await res.text().catch(() => '');
     if (!res.ok) {
       const { code, description } = parseTokenError(text);
-      throw new TokenEndpointError(describe('Token revocation', res.status, code, description), {
+      throw new TokenEndpointError(describe('Token revocation', res.status, code, description, sentForms(token)), {
         status: res.status,
         code,
         permanent: res.status >= 400 && res.status < 500,
@@ -132,19 +134,11 @@ export class TokenClient {
   }
 
   private async post(path: string, contentType: string, body: string, what: string, signal?: AbortSignal): Promise<Response> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
-      return await this.fetchFn(`${this.issuer}${path}`, {
-        method: 'POST',
-        headers: { 'Content-Type': contentType, Accept: 'application/json' },
-        body,
-        signal: combined,
-      });
+      return await postToIssuer({ fetch: this.fetchFn, url: `${this.issuer}${path}`, contentType, body, timeoutMs: this.timeoutMs, signal });
     } catch (err) {
-      if (signal?.aborted) throw err;
-      const reason = timeout.aborted ? `no answer within ${Math.round(this.timeoutMs / 1000)} s` : networkReason(err);
-      throw new TokenEndpointError(`${capitalize(what)} failed: could not reach ${this.issuer} (${reason})`, { permanent: false, cause: err });
+      if (!(err instanceof IssuerUnreachable)) throw err;
+      throw new TokenEndpointError(`${capitalize(what)} failed: could not reach ${this.issuer} (${err.reason})`, { permanent: false, cause: err.cause });
     }
   }
 
@@ -179,17 +173,22 @@ export class TokenClient {
   }
 }
 
-function describe(what: string, status: number, code: string | undefined, description: string | undefined): string {
+/**
+ * The message of a non-2xx answer. `secrets` are the values this request sent (refresh token,
+ * authorization code, code verifier): an issuer that echoes the request must not put them in
+ * a message shown on the terminal, the browser error page or stderr.
+ */
+function describe(what: string, status: number, code: string | undefined, description: string | undefined, secrets: readonly string[]): string {
   const detail = description ?? code ?? 'no details given';
   const codePart = code && description ? ` ${code}` : '';
-  return scrubText(`${what} failed (HTTP ${status}${codePart}): ${detail}`);
+  return scrubText(`${what} failed (HTTP ${status}${codePart}): ${detail}`, secrets);
+}
+
+/** A secret as it may come back from an issuer echoing the request: raw, URL-encoded, form-encoded. */
+function sentForms(secret: string): string[] {
+  return [secret, encodeURIComponent(secret), new URLSearchParams({ v: secret }).toString().slice(2)];
 }
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-function networkReason(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
 }

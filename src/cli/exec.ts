@@ -1,13 +1,12 @@
 import { Option, type Command } from 'commander';
-import type { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import { createRuntime } from '../app/runtime.js';
 import { stderrLogger } from '../app/stderr-logger.js';
-import { CliError } from '../errors.js';
-import { toClientError } from '../server/error-mapping.js';
+import { CliError, InternalError } from '../errors.js';
+import { logServerError, toClientError } from '../server/error-mapping.js';
 import { handleChatCompletion, type ChatCompletionOutcome } from '../server/handlers/chat-completion.js';
-import type { HandlerDeps } from '../server/handlers/deps.js';
-import { ModelCatalog } from '../server/model-catalog.js';
-import type { Writable } from 'node:stream';
+import { createHandlerDeps } from '../server/handlers/deps.js';
 import { configFrom, type CliContext, type CommonOptions } from './context.js';
 import { withCommonOptions } from './common-options.js';
 
@@ -17,12 +16,6 @@ interface ExecOptions extends CommonOptions {
   model?: string;
   json?: boolean;
   stream?: boolean;
-}
-
-async function readAll(stream: Readable): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const chunk of stream) parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(parts).toString('utf8');
 }
 
 function endLine(out: Writable, text: string): void {
@@ -73,7 +66,7 @@ export function registerExec(program: Command, ctx: CliContext): Command {
   withCommonOptions(cmd);
   cmd.action(async (promptArg: string, opts: ExecOptions) => {
     const config = configFrom(ctx, opts);
-    const prompt = promptArg === '-' ? await readAll(ctx.stdin) : promptArg;
+    const prompt = promptArg === '-' ? await text(ctx.stdin) : promptArg;
     if (!prompt.trim()) throw new CliError('The prompt is empty.', 2);
 
     const log = stderrLogger(ctx.stderr, config.debug ? 'debug' : 'warn');
@@ -83,20 +76,7 @@ export function registerExec(program: Command, ctx: CliContext): Command {
     try {
       const { total } = runtime.pool.size();
       if (total === 0) throw new CliError(`No accounts in ${runtime.store.description}: sign one in with \`cliproxy login\`.`, 1);
-      const deps: HandlerDeps = {
-        pool: runtime.pool,
-        upstream: runtime.upstream,
-        catalog: new ModelCatalog({
-          pool: runtime.pool,
-          upstream: runtime.upstream,
-          clock: ctx.clock,
-          cacheSeconds: config.modelsCacheSeconds,
-          aliases: config.modelAliases,
-          log,
-        }),
-        clock: ctx.clock,
-        log,
-      };
+      const deps = createHandlerDeps(runtime, { log });
       const body = {
         model: opts.model ?? DEFAULT_EXEC_MODEL,
         messages: [{ role: 'user', content: prompt }],
@@ -110,7 +90,8 @@ export function registerExec(program: Command, ctx: CliContext): Command {
         if (err instanceof CliError) throw err;
         if (controller.signal.aborted) throw new CliError('Interrupted.', 130);
         const apiError = toClientError(err, { now: ctx.clock.now(), maxBodyMb: config.maxBodyMb });
-        if (apiError.status >= 500 && apiError.type === 'server_error') log.error({ err }, 'exec failed');
+        // the error line below is the report; only our own bugs get their details logged too
+        if (apiError instanceof InternalError) logServerError(log, apiError, err);
         throw new CliError(`error: ${apiError.message}`, 1);
       }
       if (!ok) ctx.exitCode = 1;

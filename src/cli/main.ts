@@ -1,9 +1,9 @@
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../app/version.js';
 import { ConfigError } from '../config/load.js';
 import { CliError } from '../errors.js';
 import { defaultContext, writeLine, type CliContext } from './context.js';
-import { KNOWN_COMMANDS, mapLegacyArgs } from './legacy-flags.js';
+import { COMMAND_NAMES, mapLegacyArgs, type CommandName } from './legacy-flags.js';
 import { registerServe } from './serve.js';
 import { registerLogin } from './login.js';
 import { registerStatus } from './status.js';
@@ -12,23 +12,26 @@ import { registerExec } from './exec.js';
 import { registerSandbox } from './sandbox.js';
 import { registerDemo } from './demo.js';
 
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+/** One registration per command name (legacy-flags.ts COMMAND_NAMES: the one list of commands). */
+const REGISTER: Record<CommandName, (program: Command, ctx: CliContext) => Command> = {
+  serve: registerServe,
+  login: registerLogin,
+  status: registerStatus,
+  logout: registerLogout,
+  exec: registerExec,
+  sandbox: registerSandbox,
+  demo: registerDemo,
+};
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command();
   program
     .name('cliproxy')
     .description('Serve ChatGPT accounts as an OpenAI-compatible API (also installed as CLIProxyAPI).')
-    .version(version(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .enablePositionalOptions()
     .showSuggestionAfterError(true)
+    // both are inherited by every subcommand created after this point (commander copies them)
     .exitOverride()
     .configureOutput({
       writeOut: (s) => ctx.stdout.write(s),
@@ -45,35 +48,15 @@ Legacy flags (CLIProxyAPI style) work as written:
 A bare "cliproxy" starts the server.`,
     );
 
-  const commands = [registerServe, registerLogin, registerStatus, registerLogout, registerExec, registerSandbox, registerDemo];
-  for (const register of commands) {
-    const cmd = register(program, ctx);
-    applyErrorHandling(cmd, ctx);
-  }
+  for (const name of COMMAND_NAMES) REGISTER[name](program, ctx);
   return program;
-}
-
-function applyErrorHandling(cmd: Command, ctx: CliContext): void {
-  cmd.exitOverride();
-  cmd.configureOutput({
-    writeOut: (s) => ctx.stdout.write(s),
-    writeErr: (s) => ctx.stderr.write(s),
-    outputError: (s, write) => write(s),
-  });
-  for (const sub of cmd.commands) applyErrorHandling(sub, ctx);
 }
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: readonly string[], ctx: CliContext = defaultContext()): Promise<number> {
   const program = buildProgram(ctx);
+  // a bare `cliproxy` (or only serve's flags) becomes `serve …` here, so serve need not be commander's default
   const args = mapLegacyArgs(argv);
-  const first = args[0];
-  if (first !== undefined && !first.startsWith('-') && !KNOWN_COMMANDS.includes(first)) {
-    writeLine(ctx.stderr, `error: unknown command '${first}'`);
-    writeLine(ctx.stderr, `Usage: cliproxy ${program.usage()}`);
-    writeLine(ctx.stderr, 'Run "cliproxy --help" for details.');
-    return 2;
-  }
   try {
     await program.parseAsync(args, { from: 'user' });
     return ctx.exitCode;

@@ -12,7 +12,7 @@ interface ServeOptions extends CommonOptions {
 
 export function registerServe(program: Command, ctx: CliContext): Command {
   const cmd = program
-    .command('serve', { isDefault: true })
+    .command('serve')
     .description('start the OpenAI-compatible API server (the default command)')
     .addOption(new Option('--host <host>', 'address to bind (default 127.0.0.1; another address needs api-keys)'))
     .addOption(new Option('--port <port>', 'port to listen on (default 8080)').argParser(parsePort));

@@ -6,6 +6,7 @@
  */
 import type { AccountStatus } from '../accounts/account-state.js';
 import type { Config } from '../config/schema.js';
+import { formatUrl } from '../server/url.js';
 
 export const LIVE_STATUS_PATH = '/v0/management/accounts';
 export const DEFAULT_LIVE_TIMEOUT_MS = 500;
@@ -32,8 +33,7 @@ export function reachableHost(host: string): string {
 
 /** http://host:port of the server `config` describes (IPv6 hosts in brackets). */
 export function serverBaseUrl(config: Pick<Config, 'host' | 'port'>): string {
-  const h = reachableHost(config.host);
-  return `http://${h.includes(':') ? `[${h}]` : h}:${config.port}`;
+  return formatUrl(reachableHost(config.host), config.port);
 }
 
 function looksLikeStatuses(value: unknown): value is AccountStatus[] {

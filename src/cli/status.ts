@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { usedPercent, type AccountStatus } from '../accounts/account-state.js';
+import { isUsableCredential, statusFromStored, usedPercent, type AccountStateName, type AccountStatus } from '../accounts/account-state.js';
 import type { Credential } from '../accounts/credential.js';
 import { openAccountStore } from '../auth/store-for-config.js';
 import type { AccountStore } from '../accounts/store.js';
@@ -15,7 +15,7 @@ import { fetchLiveStatus, type LiveStatusOptions, type LiveStatusResult } from '
  * knows (corrupt or duplicate files, accounts the server has not loaded); else the files
  * alone. Rows carry no secrets.
  */
-export type AccountState = 'ready' | 'cooling' | 'refreshing' | 'expired' | 'needs-login' | 'disabled' | 'corrupt' | 'duplicate';
+export type AccountState = AccountStateName | 'corrupt' | 'duplicate';
 
 /** What a running server counts for an account (only in the live view). */
 export interface LiveAccountStats {
@@ -52,37 +52,18 @@ export interface StatusRow {
   live?: Record<string, string | number>;
 }
 
-/** Accounts the pool can use: not disabled, not waiting for a new login (an expired access token is refreshable). */
-export function isUsable(c: Credential): boolean {
-  return !c.disabled && !c.needsLogin;
-}
-
+/** How many of `credentials` the pool can use (an expired access token is refreshable). */
 export function countUsable(credentials: Credential[]): number {
-  return credentials.filter(isUsable).length;
+  return credentials.filter(isUsableCredential).length;
 }
 
 function iso(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
 }
 
-export function stateOf(c: Credential, now: number): { state: AccountState; detail: string | null } {
-  if (c.disabled) return { state: 'disabled', detail: null };
-  if (c.needsLogin) return { state: 'needs-login', detail: c.needsLogin.reason };
-  if (c.expiresAt !== null && c.expiresAt <= now) return { state: 'expired', detail: 'refreshable' };
-  return { state: 'ready', detail: null };
-}
-
 export async function collectStatusRows(store: AccountStore, now: number): Promise<StatusRow[]> {
   const { accounts, problems } = await store.list();
-  const rows: StatusRow[] = accounts.map(({ credential: c, location }) => ({
-    email: c.email,
-    plan: c.planType,
-    accountId: c.accountId,
-    file: location,
-    expiresAt: iso(c.expiresAt),
-    ...stateOf(c, now),
-    lastRefresh: iso(c.lastRefresh),
-  }));
+  const rows: StatusRow[] = accounts.map((stored) => rowFromStatus(statusFromStored(stored, now)));
   for (const p of problems) {
     rows.push({
       email: null,
@@ -90,7 +71,7 @@ export async function collectStatusRows(store: AccountStore, now: number): Promi
       accountId: null,
       file: p.location,
       expiresAt: null,
-      state: p.reason.startsWith('duplicate') ? 'duplicate' : 'corrupt',
+      state: p.kind,
       detail: p.reason,
       lastRefresh: null,
     });
@@ -102,8 +83,8 @@ function sortRows(rows: StatusRow[]): StatusRow[] {
   return rows.sort((a, b) => (a.email ?? '\uffff').localeCompare(b.email ?? '\uffff') || a.file.localeCompare(b.file));
 }
 
-/** A row for an account as the running server reports it. */
-export function rowFromLive(a: AccountStatus, now: number): StatusRow {
+/** The row of an account's status (from the store alone, or from a running pool), without live numbers. */
+function rowFromStatus(a: AccountStatus): StatusRow {
   let detail: string | null = null;
   if (a.state === 'needs-login') detail = a.needsLogin?.reason ?? null;
   else if (a.state === 'expired') detail = 'refreshable';
@@ -117,6 +98,13 @@ export function rowFromLive(a: AccountStatus, now: number): StatusRow {
     state: a.state,
     detail,
     lastRefresh: iso(a.lastRefresh),
+  };
+}
+
+/** A row for an account as the running server reports it. */
+export function rowFromLive(a: AccountStatus, now: number): StatusRow {
+  return {
+    ...rowFromStatus(a),
     stats: {
       requests: a.requests,
       successes: a.successes,

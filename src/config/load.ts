@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { CODEX_CLIENT_ID, DEFAULT_BASE_URL, DEFAULT_ISSUER, fileSchema, routingStrategies, type Config, type ConfigFile } from './schema.js';
+import { CODEX_CLIENT_ID, DEFAULT_BASE_URL, DEFAULT_ISSUER, fileSchema, routingStrategies, urlSchema, type Config, type ConfigFile } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -27,7 +27,7 @@ export interface LoadConfigOptions {
   home?: string;
 }
 
-export function expandHome(p: string, home = homedir()): string {
+function expandHome(p: string, home = homedir()): string {
   if (p === '~') return home;
   if (p.startsWith('~/')) return path.join(home, p.slice(2));
   return p;
@@ -44,7 +44,7 @@ function formatIssues(error: z.ZodError, file: string): string {
 }
 
 /** Finds the config file: --config, then CLIPROXY_CONFIG, then ./config.yaml if present. */
-export function resolveConfigPath(opts: LoadConfigOptions): string | undefined {
+function resolveConfigPath(opts: LoadConfigOptions): string | undefined {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   const explicit = opts.flags?.config ?? env.CLIPROXY_CONFIG;
@@ -53,7 +53,7 @@ export function resolveConfigPath(opts: LoadConfigOptions): string | undefined {
   return existsSync(local) ? local : undefined;
 }
 
-export function readConfigFile(file: string): ConfigFile {
+function readConfigFile(file: string): ConfigFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -65,7 +65,10 @@ export function readConfigFile(file: string): ConfigFile {
   try {
     raw = parseYaml(text) ?? {};
   } catch (err) {
-    throw new ConfigError(`Invalid YAML in ${file}: ${(err as Error).message}`);
+    // yaml's message quotes the offending source lines after the first one (which names the
+    // line and column); those lines may hold API keys or a postgres URL, so only the first is kept.
+    const firstLine = (err as Error).message.split('\n')[0]!.trim();
+    throw new ConfigError(`Invalid YAML in ${file}: ${firstLine}`);
   }
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, file));
@@ -79,12 +82,9 @@ function envPort(value: string): number {
 }
 
 function envUrl(name: string, value: string): string {
-  try {
-    new URL(value);
-  } catch {
-    throw new ConfigError(`${name}: expected a URL, got "${value}"`);
-  }
-  return value.replace(/\/+$/, '');
+  const parsed = urlSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(`${name}: expected a URL, got "${value}"`);
+  return parsed.data;
 }
 
 /** Resolves the configuration with precedence flag > env > file > default. */

@@ -8,7 +8,9 @@ export const DEFAULT_ISSUER = 'https://auth.openai.com';
 export const DEFAULT_BASE_URL = 'https://chatgpt.com/backend-api/codex';
 export const CODEX_CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
 
-const url = z.string().url().transform((s) => s.replace(/\/+$/, ''));
+/** A URL without trailing slashes; also checks URLs that come from the environment (load.ts). */
+export const urlSchema = z.string().url().transform((s) => s.replace(/\/+$/, ''));
+const url = urlSchema;
 const port = z.number().int().min(0).max(65535);
 
 export const routingStrategies = ['round-robin', 'fill-first', 'least-used'] as const;

@@ -13,10 +13,10 @@ export interface SandboxAccount {
 }
 
 export const PLANS = ['free', 'go', 'plus', 'pro', 'team', 'business', 'enterprise', 'edu'] as const;
-export const DEFAULT_PLAN = 'plus';
+const DEFAULT_PLAN = 'plus';
 
 /** A stable UUID-shaped id derived from a seed, so the same email gets the same id across sandboxes. */
-export function stableUuid(seed: string): string {
+function stableUuid(seed: string): string {
   const h = createHash('sha256').update(seed).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
@@ -79,10 +79,6 @@ export class AccountRegistry {
   /** Looks an account up by account id or email. */
   find(ref: string): SandboxAccount | undefined {
     return this.byId.get(ref) ?? this.byEmail.get(ref.trim().toLowerCase());
-  }
-
-  all(): SandboxAccount[] {
-    return [...this.byId.values()];
   }
 
   private freshEmail(consume: boolean): string {

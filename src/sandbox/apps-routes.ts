@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { SandboxCore } from './core.js';
-import { bearerToken, readBodyText, sendJson, type Request } from './http.js';
+import { bearerToken, readBodyText, sendAuthError, sendJson, type Request } from './http.js';
 
 const MCP_PROTOCOL_VERSION = '2025-06-18';
 
@@ -13,7 +13,7 @@ function authorized(core: SandboxCore, req: Request, res: ServerResponse): boole
   const token = bearerToken(req);
   const check = token ? core.tokens.checkAccess(token) : undefined;
   if (check?.ok) return true;
-  sendJson(res, 401, { error: { message: 'A valid access token is required.', type: 'invalid_request_error', param: null, code: 'invalid_token' } });
+  sendAuthError(res, 'invalid_token', 'A valid access token is required.');
   return false;
 }
 

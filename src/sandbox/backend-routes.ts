@@ -5,7 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { SandboxAccount } from './accounts.js';
 import type { SandboxCore } from './core.js';
-import { bearerToken, headerValue, HttpError, readBodyText, sendJson, type Request } from './http.js';
+import { bearerToken, headerValue, HttpError, readBodyText, sendAuthError, sendJson, type Request } from './http.js';
 import { planReply } from './model-replies.js';
 import { usageHeaders } from './quota.js';
 import { completedEvents, computeUsage, failedEvents, type ResponseIdentity } from './response-events.js';
@@ -13,29 +13,25 @@ import { streamEvents } from './sse-writer.js';
 import { modelsListing } from './models-listing.js';
 
 /** Events sent before a disconnect fault drops the socket, unless the fault says otherwise. */
-export const DEFAULT_DISCONNECT_AFTER_EVENTS = 5;
+const DEFAULT_DISCONNECT_AFTER_EVENTS = 5;
 const DEFAULT_FAULT_RESET_SECONDS = 60;
 const UNSUPPORTED_PARAMETERS = ['temperature', 'top_p', 'max_output_tokens', 'max_tokens'];
-
-function authError(res: ServerResponse, code: string, message: string): void {
-  sendJson(res, 401, { error: { message, type: 'invalid_request_error', param: null, code } });
-}
 
 /** Checks the bearer token and ChatGPT-Account-ID; answers the error itself and returns undefined when they fail. */
 function authenticate(core: SandboxCore, req: Request, res: ServerResponse): SandboxAccount | undefined {
   const token = bearerToken(req);
   if (!token) {
-    authError(res, 'invalid_token', 'Missing bearer token: send "Authorization: Bearer <access_token>".');
+    sendAuthError(res, 'invalid_token', 'Missing bearer token: send "Authorization: Bearer <access_token>".');
     return undefined;
   }
   const check = core.tokens.checkAccess(token);
   if (!check.ok) {
-    authError(res, check.code === 'token_expired' ? 'token_expired' : 'invalid_token', check.message);
+    sendAuthError(res, check.code === 'token_expired' ? 'token_expired' : 'invalid_token', check.message);
     return undefined;
   }
   const account = core.accounts.get(check.accountId);
   if (!account) {
-    authError(res, 'invalid_token', 'The account of this access token no longer exists.');
+    sendAuthError(res, 'invalid_token', 'The account of this access token no longer exists.');
     return undefined;
   }
   const header = headerValue(req, 'chatgpt-account-id');
@@ -137,13 +133,10 @@ export function responsesEndpoint(core: SandboxCore) {
       events = failedEvents(identity, { code: outcome.code, message: outcome.message });
     } else {
       const plan = planReply(request);
-      const usage = computeUsage(request, plan.items, 0);
       const cacheKey = typeof request.prompt_cache_key === 'string' ? `${account.accountId}\u0000${request.prompt_cache_key}` : undefined;
-      if (cacheKey !== undefined) {
-        const seen = core.promptCache.get(cacheKey);
-        if (seen !== undefined) usage.input_tokens_details.cached_tokens = Math.min(seen, usage.input_tokens);
-        core.promptCache.set(cacheKey, usage.input_tokens);
-      }
+      // cached tokens: what this account saw for the same prompt_cache_key before (computeUsage caps it at the input)
+      const usage = computeUsage(request, plan.items, cacheKey !== undefined ? (core.promptCache.get(cacheKey) ?? 0) : 0);
+      if (cacheKey !== undefined) core.promptCache.set(cacheKey, usage.input_tokens);
       events = completedEvents(identity, plan.items, usage);
     }
     let disconnectAfter: number | undefined;

@@ -40,7 +40,6 @@ export class SandboxCore {
   readonly clientId: string;
   readonly clock: Clock;
   autoApprove: boolean;
-  readonly accessTokenTtlSeconds: number;
   readonly deviceIntervalSeconds: number;
   readonly accounts = new AccountRegistry();
   readonly tokens: TokenStore;
@@ -59,7 +58,6 @@ export class SandboxCore {
     this.clientId = s.clientId;
     this.clock = s.clock;
     this.autoApprove = s.autoApprove;
-    this.accessTokenTtlSeconds = s.accessTokenTtlSeconds;
     this.deviceIntervalSeconds = s.deviceIntervalSeconds;
     this.tokens = new TokenStore(s.clock, new JwtMinter(s.issuer, s.clientId), s.accessTokenTtlSeconds);
     this.devices = new DeviceAuthorizations(s.clock, s.deviceCodeTtlSeconds * 1000);

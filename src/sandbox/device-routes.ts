@@ -12,7 +12,7 @@ import { readParams, sendHtml, sendJson, type Request } from './http.js';
 import { deviceApprovePage, deviceCodePage, messagePage } from './pages.js';
 import type { SandboxAccountSpec } from './types.js';
 
-export const INVALID_DEVICE_CODE = 'Invalid device code';
+const INVALID_DEVICE_CODE = 'Invalid device code';
 
 /** Approves a device authorization: signs in an account and makes the code + PKCE pair. */
 export function approveDeviceAuth(core: SandboxCore, auth: DeviceAuth, spec?: SandboxAccountSpec): void {

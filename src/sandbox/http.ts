@@ -60,6 +60,11 @@ export async function readParams(req: IncomingMessage): Promise<Record<string, s
   return out;
 }
 
+/** The 401 envelope the backend and the issuer use for a bad access or refresh token. */
+export function sendAuthError(res: ServerResponse, code: string, message: string): void {
+  sendJson(res, 401, { error: { message, type: 'invalid_request_error', param: null, code } });
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {

@@ -5,13 +5,13 @@
 import type { ServerResponse } from 'node:http';
 import type { SandboxCore } from './core.js';
 import { randomToken, pkceChallenge } from './tokens.js';
-import { readParams, redirect, sendHtml, sendJson, withQuery, type Request } from './http.js';
+import { readParams, redirect, sendAuthError, sendHtml, sendJson, withQuery, type Request } from './http.js';
 import { messagePage, signInPage } from './pages.js';
 
 const PENDING_AUTHORIZATION_TTL_MS = 30 * 60 * 1000;
 
 /** Loopback redirect URIs (any port, any path) or the issuer's own device callback. */
-export function isAllowedRedirectUri(uri: string, core: SandboxCore): boolean {
+function isAllowedRedirectUri(uri: string, core: SandboxCore): boolean {
   if (uri === core.deviceCallbackUri) return true;
   let u: URL;
   try {
@@ -26,10 +26,6 @@ export function isAllowedRedirectUri(uri: string, core: SandboxCore): boolean {
 
 function oauthError(res: ServerResponse, status: number, error: string, description: string): void {
   sendJson(res, status, { error, error_description: description });
-}
-
-function refreshError(res: ServerResponse, code: string, message: string): void {
-  sendJson(res, 401, { error: { message, type: 'invalid_request_error', param: null, code } });
 }
 
 export function authorizeGet(core: SandboxCore) {
@@ -132,7 +128,7 @@ function refreshGrant(core: SandboxCore, p: Record<string, string>, res: ServerR
   const out = core.tokens.rotate(p.refresh_token, (id) => core.accounts.get(id));
   if (!out.ok) {
     if (out.code === 'refresh_token_reused') core.stats.bump('refreshReuses', out.accountId);
-    return refreshError(res, out.code, out.message);
+    return sendAuthError(res, out.code, out.message);
   }
   core.stats.bump('refreshes', out.account.accountId);
   sendJson(res, 200, out.tokens);

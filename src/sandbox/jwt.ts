@@ -4,6 +4,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 
+// Same claim names as src/auth/id-token-claims.ts, repeated on purpose: the sandbox stays independent of src/auth.
 export const AUTH_CLAIM = 'https://api.openai.com/auth';
 export const PROFILE_CLAIM = 'https://api.openai.com/profile';
 

@@ -32,7 +32,7 @@ function isObject(v: unknown): v is Json {
 }
 
 /** Normalizes `input` (a string or a list of items) into a list of items. */
-export function inputItems(input: unknown): Json[] {
+function inputItems(input: unknown): Json[] {
   if (typeof input === 'string') return [{ type: 'message', role: 'user', content: input }];
   if (!Array.isArray(input)) return [];
   return input.filter(isObject);

@@ -18,7 +18,7 @@ const EFFORTS = [
   { effort: 'high', description: 'Maximizes reasoning depth for complex problems' },
 ];
 
-export const SANDBOX_BASE_INSTRUCTIONS =
+const SANDBOX_BASE_INSTRUCTIONS =
   'You are Codex, a coding agent, answering from the cliproxy sandbox (a deterministic local emulator).';
 
 /** The listing of `slugs` (an account's plan's models). */

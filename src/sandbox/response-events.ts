@@ -24,7 +24,7 @@ export interface Usage {
   total_tokens: number;
 }
 
-export function responseObject(r: ResponseIdentity, status: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function responseObject(r: ResponseIdentity, status: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const req = r.request;
   return {
     id: r.id,

@@ -20,7 +20,7 @@ import {
 
 export const BACKEND_PREFIX = '/backend-api/codex';
 
-export function buildRoutes(core: SandboxCore): Map<string, Handler> {
+function buildRoutes(core: SandboxCore): Map<string, Handler> {
   const routes = new Map<string, Handler>();
   const add = (method: string, path: string, h: Handler) => routes.set(`${method} ${path}`, h);
   add('GET', '/oauth/authorize', authorizeGet(core));

@@ -13,7 +13,7 @@ export interface StreamPlan {
   disconnectAfter?: number;
 }
 
-export function encodeSse(event: SseEvent, sequenceNumber: number): string {
+function encodeSse(event: SseEvent, sequenceNumber: number): string {
   const data = JSON.stringify({ ...event, sequence_number: sequenceNumber });
   return `event: ${event.type}\ndata: ${data}\n\n`;
 }

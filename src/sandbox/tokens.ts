@@ -7,7 +7,7 @@ import type { Clock } from '../util/clock.js';
 import type { SandboxAccount } from './accounts.js';
 import type { JwtMinter } from './jwt.js';
 
-export const AUTH_CODE_TTL_MS = 10 * 60 * 1000;
+const AUTH_CODE_TTL_MS = 10 * 60 * 1000;
 /** Lifetime of the `exp` claim of ID tokens (informational; clients do not enforce it). */
 const ID_TOKEN_TTL_SECONDS = 3600;
 
@@ -53,6 +53,7 @@ export type RefreshOutcome =
   | { ok: true; account: SandboxAccount; tokens: TokenSetOut }
   | { ok: false; code: 'refresh_token_reused' | 'refresh_token_invalidated' | 'refresh_token_expired'; message: string; accountId?: string };
 
+// Same S256 rule as src/auth/pkce.ts, repeated on purpose: the sandbox emulates the issuer and stays independent of src/auth.
 export function pkceChallenge(verifier: string): string {
   return createHash('sha256').update(verifier, 'ascii').digest('base64url');
 }

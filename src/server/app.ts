@@ -5,15 +5,14 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { AccountPool } from '../accounts/pool.js';
 import type { Config } from '../config/schema.js';
-import { ApiError } from '../errors.js';
+import { ServiceUnavailableError } from '../errors.js';
 import type { UpstreamClient } from '../upstream/types.js';
 import type { Clock } from '../util/clock.js';
 import { LOG_REDACT_PATHS } from '../util/redact.js';
 import { registerClientAuth } from './client-auth.js';
-import { routeNotFound, sendApiError, toClientError } from './error-mapping.js';
-import type { HandlerDeps } from './handlers/deps.js';
-import { accountLabel, createMetrics } from './metrics.js';
-import { ModelCatalog } from './model-catalog.js';
+import { logServerError, routeNotFound, sendApiError, toClientError } from './error-mapping.js';
+import { createHandlerDeps } from './handlers/deps.js';
+import { cachedAccountLabel, createMetrics } from './metrics.js';
 import { chatCompletionsRoutes } from './routes/chat-completions.js';
 import type { RouteContext } from './routes/context.js';
 import { modelsRoutes } from './routes/models.js';
@@ -42,38 +41,33 @@ function loggerOptions(logger: ServerDeps['logger'], debug: boolean): FastifySer
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
-  const { config, pool, upstream, clock } = deps;
+  const { config, pool, clock } = deps;
   const app = Fastify({
     logger: loggerOptions(deps.logger, config.debug),
     bodyLimit: Math.floor(config.maxBodyMb * 1024 * 1024),
     // one summary line per request from the onResponse hook below instead of fastify's two
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // during a shutdown our onRequest hook answers with OpenAI's envelope instead of fastify's own 503 body
+    return503OnClosing: false,
     forceCloseConnections: true,
   });
 
   const metrics = createMetrics(() => pool.size());
-  const catalog = new ModelCatalog({
-    pool,
-    upstream,
-    clock,
-    cacheSeconds: config.modelsCacheSeconds,
-    aliases: config.modelAliases,
-    log: app.log,
-  });
-  const handlers: HandlerDeps = {
-    pool,
-    upstream,
-    catalog,
-    clock,
+  const accountLabel = cachedAccountLabel();
+  const handlers = createHandlerDeps(deps, {
     log: app.log,
     onAttempt: (accountId, outcome) => metrics.upstreamAttempts.inc({ account: accountLabel(accountId), outcome }),
-  };
+  });
   const streams = new ActiveStreams(metrics.activeStreams);
-  const ctx: RouteContext = { handlers, catalog, metrics, streams };
+  const ctx: RouteContext = { handlers, streams };
 
-  // close(): end every stream in progress with an error event first, then fastify closes the connections
+  // close(): refuse new requests, end every stream in progress with an error event, then fastify closes the connections
+  let closing = false;
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ServiceUnavailableError('The server is shutting down; retry shortly.', { code: 'server_shutdown' });
+  });
   app.addHook('preClose', async () => {
+    closing = true;
     if (streams.size > 0) app.log.info({ streams: streams.size }, 'ending streams in progress');
     await streams.endAll(deps.streamShutdownGraceMs ?? STREAM_SHUTDOWN_GRACE_MS, clock);
   });
@@ -84,8 +78,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       return;
     }
     const apiError = toClientError(err, { now: clock.now(), maxBodyMb: config.maxBodyMb });
-    if (apiError.status >= 500 && !(err instanceof ApiError)) req.log.error({ err }, 'request failed');
-    else if (apiError.status >= 500) req.log.warn({ status: apiError.status, code: apiError.code }, apiError.message);
+    logServerError(req.log, apiError, err);
     return sendApiError(reply, apiError);
   });
   app.setNotFoundHandler((req, reply) => sendApiError(reply, routeNotFound(req.method, req.url)));

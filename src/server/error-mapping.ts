@@ -9,6 +9,12 @@ import { ApiError, InternalError, InvalidRequestError, NotFoundError, PayloadToo
 import { apiErrorFromFailure } from '../upstream/api-error.js';
 import { UpstreamFailure } from '../upstream/types.js';
 
+/**
+ * fastify 5 reports every JSON syntax error as FST_ERR_CTP_INVALID_JSON_BODY (its parser's
+ * SyntaxError, with position and a quote of the body, is dropped), so there is no position to add.
+ */
+export const INVALID_JSON_MESSAGE = 'Request body is not valid JSON.';
+
 function isFastifyError(err: unknown): err is FastifyError {
   return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('FST_');
 }
@@ -19,7 +25,8 @@ function fastifyErrorToApiError(err: FastifyError, maxBodyMb: number): ApiError 
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new PayloadTooLargeError(`Request body is larger than the ${maxBodyMb} MB limit (config max-body-mb).`);
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new InvalidRequestError(`Request body is not valid JSON: ${err.message}`, { code: 'invalid_json' });
+      // never the parser's message: it may quote part of the body (which can hold a secret)
+      return new InvalidRequestError(INVALID_JSON_MESSAGE, { code: 'invalid_json' });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new InvalidRequestError('Request body is empty; send a JSON object.', { code: 'invalid_json' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -40,14 +47,27 @@ function fastifyErrorToApiError(err: FastifyError, maxBodyMb: number): ApiError 
 export function toClientError(err: unknown, opts: { now: number; maxBodyMb: number }): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof UpstreamFailure) return apiErrorFromFailure(err, opts.now);
-  if (err instanceof SyntaxError && (err as { statusCode?: number }).statusCode === 400) {
-    return new InvalidRequestError(`Request body is not valid JSON: ${err.message}`, { code: 'invalid_json' });
-  }
   if (isFastifyError(err)) {
     const mapped = fastifyErrorToApiError(err, opts.maxBodyMb);
     if (mapped) return mapped;
   }
   return new InternalError(undefined, { cause: err });
+}
+
+/** What logServerError writes to. */
+export interface ServerErrorLog {
+  error(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/**
+ * The one log rule for a failed request (server and `cliproxy exec`): our own bugs (InternalError)
+ * at error with the original error and its stack; other 5xx (the upstream or the pool could not
+ * serve) at warn with status and code only; client errors are not logged here.
+ */
+export function logServerError(log: ServerErrorLog, apiError: ApiError, original: unknown): void {
+  if (apiError instanceof InternalError) log.error({ err: original }, 'request failed');
+  else if (apiError.status >= 500) log.warn({ status: apiError.status, code: apiError.code }, apiError.message);
 }
 
 /** Sends an ApiError as OpenAI's envelope, with Retry-After when it has one. */

@@ -10,6 +10,23 @@ export function accountLabel(accountId: string): string {
   return createHash('sha256').update(accountId, 'utf8').digest('hex').slice(0, 8);
 }
 
+/**
+ * accountLabel with a cache: the label is computed once per account instead of once per attempt.
+ * Bounded so a long-running server with ever-changing accounts does not grow without end.
+ */
+export function cachedAccountLabel(maxEntries = 10_000): (accountId: string) => string {
+  const labels = new Map<string, string>();
+  return (accountId) => {
+    let label = labels.get(accountId);
+    if (label === undefined) {
+      if (labels.size >= maxEntries) labels.clear();
+      label = accountLabel(accountId);
+      labels.set(accountId, label);
+    }
+    return label;
+  };
+}
+
 export interface ServerMetrics {
   registry: Registry;
   requests: Counter<'route' | 'method' | 'status'>;

@@ -29,6 +29,10 @@ export interface ModelCatalogOptions {
 interface CacheEntry {
   models: BackendModel[];
   fetchedAt: number;
+  /** The backend's slugs, for resolve(). */
+  slugs: ReadonlySet<string>;
+  /** The OpenAI list (built once per fetch, not per request). */
+  list: readonly OpenAIModel[];
 }
 
 export class ModelCatalog {
@@ -45,15 +49,8 @@ export class ModelCatalog {
   }
 
   /** OpenAI list entries: the backend's models, then each alias whose target is known (or unknown list). */
-  async list(signal?: AbortSignal): Promise<OpenAIModel[]> {
-    const entry = await this.entry(signal);
-    const created = Math.floor(entry.fetchedAt / 1000);
-    const ids = new Set(entry.models.map((m) => m.slug));
-    const out: OpenAIModel[] = [...ids].map((id) => ({ id, object: 'model', created, owned_by: 'openai' }));
-    for (const [alias, target] of Object.entries(this.opts.aliases)) {
-      if (!ids.has(alias) && ids.has(target)) out.push({ id: alias, object: 'model', created, owned_by: 'openai' });
-    }
-    return out;
+  async list(signal?: AbortSignal): Promise<readonly OpenAIModel[]> {
+    return (await this.entry(signal)).list;
   }
 
   /**
@@ -64,15 +61,15 @@ export class ModelCatalog {
    */
   async resolve(requested: string, signal?: AbortSignal): Promise<string> {
     const model = this.opts.aliases[requested] ?? requested;
-    let models: BackendModel[];
+    let entry: CacheEntry;
     try {
-      models = await this.backendModels(signal);
+      entry = await this.entry(signal);
     } catch (err) {
       this.opts.log?.debug({ err: (err as Error).message }, 'model list unavailable; not checking the model name');
       return model;
     }
-    if (models.some((m) => m.slug === model)) return model;
-    throw modelNotFound(requested, (await this.list(signal)).map((m) => m.id));
+    if (entry.slugs.has(model)) return model;
+    throw modelNotFound(requested, entry.list.map((m) => m.id));
   }
 
   private async entry(signal?: AbortSignal): Promise<CacheEntry> {
@@ -132,10 +129,22 @@ export class ModelCatalog {
   }
 
   private store(lists: BackendModel[][]): CacheEntry {
-    const entry = { models: unionBySlug(lists), fetchedAt: this.opts.clock.now() };
+    const models = unionBySlug(lists);
+    const fetchedAt = this.opts.clock.now();
+    const slugs = new Set(models.map((m) => m.slug));
+    const entry = { models, fetchedAt, slugs, list: openAIList(slugs, this.opts.aliases, Math.floor(fetchedAt / 1000)) };
     this.cache = entry;
     return entry;
   }
+}
+
+/** OpenAI list entries: the backend's models, then each alias whose target is among them. */
+function openAIList(slugs: ReadonlySet<string>, aliases: Record<string, string>, created: number): OpenAIModel[] {
+  const out: OpenAIModel[] = [...slugs].map((id) => ({ id, object: 'model', created, owned_by: 'openai' }));
+  for (const [alias, target] of Object.entries(aliases)) {
+    if (!slugs.has(alias) && slugs.has(target)) out.push({ id: alias, object: 'model', created, owned_by: 'openai' });
+  }
+  return out;
 }
 
 /** The models of every list, each slug once (first occurrence wins), in order of first appearance. */

@@ -13,6 +13,7 @@ import type { Config } from '../config/schema.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { buildServer } from './app.js';
 import { assertHostAllowed } from './host-policy.js';
+import { formatUrl } from './url.js';
 
 export interface StartServerDeps {
   clock?: Clock;
@@ -33,11 +34,6 @@ export interface ServerHandle {
   port: number;
   url: string;
   close(): Promise<void>;
-}
-
-export function formatUrl(host: string, port: number): string {
-  const h = host.includes(':') ? `[${host}]` : host;
-  return `http://${h}:${port}`;
 }
 
 type Level = keyof Logger;

@@ -11,9 +11,9 @@ const nullish = <T extends z.ZodType>(t: T) => t.nullish();
 
 // ---- content parts ----------------------------------------------------------------------
 
-export const textPartSchema = z.looseObject({ type: z.literal('text'), text: z.string() });
+const textPartSchema = z.looseObject({ type: z.literal('text'), text: z.string() });
 
-export const imageUrlPartSchema = z.looseObject({
+const imageUrlPartSchema = z.looseObject({
   type: z.literal('image_url'),
   image_url: z.union([
     z.string(),
@@ -21,12 +21,12 @@ export const imageUrlPartSchema = z.looseObject({
   ]),
 });
 
-export const inputAudioPartSchema = z.looseObject({
+const inputAudioPartSchema = z.looseObject({
   type: z.literal('input_audio'),
   input_audio: z.looseObject({ data: z.string(), format: z.string() }),
 });
 
-export const filePartSchema = z.looseObject({
+const filePartSchema = z.looseObject({
   type: z.literal('file'),
   file: z.looseObject({
     file_data: nullish(z.string()),
@@ -35,7 +35,7 @@ export const filePartSchema = z.looseObject({
   }),
 });
 
-export const refusalPartSchema = z.looseObject({ type: z.literal('refusal'), refusal: z.string() });
+const refusalPartSchema = z.looseObject({ type: z.literal('refusal'), refusal: z.string() });
 
 const userPartSchema = z.discriminatedUnion('type', [textPartSchema, imageUrlPartSchema, inputAudioPartSchema, filePartSchema]);
 const assistantPartSchema = z.discriminatedUnion('type', [textPartSchema, refusalPartSchema]);
@@ -44,7 +44,7 @@ const textContent = z.union([z.string(), z.array(textPartSchema)]);
 
 // ---- messages -----------------------------------------------------------------------------
 
-export const toolCallSchema = z.looseObject({
+const toolCallSchema = z.looseObject({
   id: z.string().min(1),
   type: z.literal('function').optional(),
   function: z.looseObject({ name: z.string().min(1), arguments: nullish(z.string()) }),
@@ -91,7 +91,7 @@ const functionMessageSchema = z.looseObject({
   content: nullish(z.string()),
 });
 
-export const chatMessageSchema = z.discriminatedUnion('role', [
+const chatMessageSchema = z.discriminatedUnion('role', [
   systemMessageSchema,
   developerMessageSchema,
   userMessageSchema,
@@ -109,7 +109,7 @@ const functionDefinitionSchema = z.looseObject({
   strict: nullish(z.boolean()),
 });
 
-export const toolSchema = z.looseObject({ type: z.literal('function'), function: functionDefinitionSchema });
+const toolSchema = z.looseObject({ type: z.literal('function'), function: functionDefinitionSchema });
 
 const namedToolChoiceSchema = z.looseObject({
   type: z.literal('function'),
@@ -124,7 +124,7 @@ const allowedToolsChoiceSchema = z.looseObject({
   }),
 });
 
-export const toolChoiceSchema = z.union([
+const toolChoiceSchema = z.union([
   z.enum(['none', 'auto', 'required']),
   namedToolChoiceSchema,
   allowedToolsChoiceSchema,
@@ -132,7 +132,7 @@ export const toolChoiceSchema = z.union([
 
 // ---- response format ----------------------------------------------------------------------
 
-export const responseFormatSchema = z.discriminatedUnion('type', [
+const responseFormatSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('text') }),
   z.looseObject({ type: z.literal('json_object') }),
   z.looseObject({
@@ -146,7 +146,7 @@ export const responseFormatSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-export const reasoningEfforts = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+const reasoningEfforts = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
 
 // ---- the request --------------------------------------------------------------------------
 
@@ -266,7 +266,7 @@ function shortValue(v: unknown): string {
  * A zod validation error → the OpenAI-style 400: `param` is the dotted path of the first
  * problem (`messages.0.content`), the message says what is wrong there.
  */
-export function invalidRequestFromZod(error: z.ZodError, input: unknown): InvalidRequestError {
+function invalidRequestFromZod(error: z.ZodError, input: unknown): InvalidRequestError {
   const top = error.issues[0];
   if (!top) return new InvalidRequestError('Invalid request body.');
   const issue = innermostIssue(top, input);

@@ -13,30 +13,6 @@ import type { ChatCompletionRequest, ChatMessage, ChatToolChoice } from './chat-
  * collide with.
  */
 
-/** Parameters that exist in chat.completions but have no Codex equivalent or are rejected by it. */
-export const DROPPED_CHAT_PARAMETERS = [
-  'temperature',
-  'top_p',
-  'max_tokens',
-  'max_completion_tokens',
-  'frequency_penalty',
-  'presence_penalty',
-  'logprobs',
-  'top_logprobs',
-  'seed',
-  'stop',
-  'logit_bias',
-  'service_tier',
-  'metadata',
-  'store',
-  'modalities',
-  'audio',
-  'prediction',
-  'web_search_options',
-  'safety_identifier',
-  'prompt_cache_retention',
-] as const;
-
 /** Fields the translator reads; anything else in the request is unknown and reported as dropped. */
 const TRANSLATED_PARAMETERS = new Set([
   'model',

@@ -1,4 +1,4 @@
-import { cleanUpstreamMessage } from '../upstream/events.js';
+import { failureFromEvent, isTerminalEvent } from '../upstream/events.js';
 import type { ResponsesEvent } from '../upstream/types.js';
 
 /**
@@ -35,14 +35,10 @@ export function responseFromEvents(events: readonly ResponsesEvent[]): Record<st
     } else if (TERMINAL_WITH_RESPONSE.has(event.type)) {
       terminal = response ?? { status: statusOf(event.type) };
       break;
-    } else if (event.type === 'error') {
-      const nested = rec(event['error']);
-      const code = event['code'] ?? nested?.['code'];
-      const message = event['message'] ?? nested?.['message'];
-      streamError = {
-        code: typeof code === 'string' ? code : 'upstream_error',
-        message: cleanUpstreamMessage(typeof message === 'string' ? message : 'the upstream stream reported an error'),
-      };
+    } else if (isTerminalEvent(event)) {
+      // a top-level `error` event: the same reading as everywhere else (code, scrubbed message)
+      const failure = failureFromEvent(event);
+      streamError = { code: failure?.code ?? 'upstream_error', message: failure?.message ?? 'the upstream stream reported an error' };
       break;
     }
   }

@@ -6,7 +6,7 @@ import { InvalidRequestError } from '../errors.js';
  */
 
 /** Parameters the backend rejects (400 {"detail":…}) or that mean nothing without storage. */
-export const DROPPED_RESPONSES_PARAMETERS = [
+const DROPPED_RESPONSES_PARAMETERS = [
   'temperature',
   'top_p',
   'max_output_tokens',
@@ -25,6 +25,9 @@ export const DROPPED_RESPONSES_PARAMETERS = [
 
 /** Parameters that need server-side storage (the backend runs with store:false). */
 const STATEFUL_PARAMETERS = ['previous_response_id', 'conversation'] as const;
+
+const DROPPABLE: ReadonlySet<string> = new Set(DROPPED_RESPONSES_PARAMETERS);
+const STATEFUL: ReadonlySet<string> = new Set(STATEFUL_PARAMETERS);
 
 export interface FixedResponsesRequest {
   body: Record<string, unknown>;
@@ -49,14 +52,12 @@ export function fixResponsesRequest(input: Record<string, unknown>): FixedRespon
   const clientWantsStream = input['stream'] === true;
   const body: Record<string, unknown> = {};
   const dropped: string[] = [];
-  const droppable = new Set<string>(DROPPED_RESPONSES_PARAMETERS);
-  const stateful = new Set<string>(STATEFUL_PARAMETERS);
   for (const [key, value] of Object.entries(input)) {
-    if (droppable.has(key)) {
+    if (DROPPABLE.has(key)) {
       if (value !== undefined && value !== null) dropped.push(key);
       continue;
     }
-    if (stateful.has(key)) continue; // null here (a value was rejected above)
+    if (STATEFUL.has(key)) continue; // null here (a value was rejected above)
     body[key] = value;
   }
   // `user` used to be the cache hint; keep its meaning when no prompt_cache_key is given.

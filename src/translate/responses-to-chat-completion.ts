@@ -1,5 +1,5 @@
-import { UpstreamBadGatewayError } from '../errors.js';
 import { apiErrorFromFailure } from '../upstream/api-error.js';
+import { isTerminalEvent } from '../upstream/events.js';
 import { UpstreamFailure } from '../upstream/types.js';
 import type { ResponsesEvent } from '../upstream/types.js';
 import { chatChunksForEvent, createChatStreamState, emptyChatUsage, finishChatStream } from './responses-to-chat.js';
@@ -34,20 +34,19 @@ export interface ChatCompletion {
   usage: ChatUsage;
 }
 
-const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed', 'error']);
-
 /**
  * Throws an ApiError when the events end in response.failed / error (400 for failures the
  * client's input caused, e.g. invalid_image or context_length_exceeded, else 502) or without
  * any terminal event (502 "stream closed before response.completed"). Messages are scrubbed.
  */
 export function chatCompletionFromEvents(events: readonly ResponsesEvent[], init: { id: string; model: string; created: number }): ChatCompletion {
-  const state = createChatStreamState({ ...init, includeUsage: true });
+  // The usage comes from state.usage; no usage chunk is needed.
+  const state = createChatStreamState({ ...init, includeUsage: false });
   const chunks: ChatCompletionChunk[] = [];
   let terminated = false;
   try {
     for (const event of events) {
-      if (TERMINAL.has(event.type)) terminated = true;
+      if (isTerminalEvent(event)) terminated = true;
       chunks.push(...chatChunksForEvent(state, event));
       if (terminated) break;
     }
@@ -55,7 +54,9 @@ export function chatCompletionFromEvents(events: readonly ResponsesEvent[], init
     if (err instanceof UpstreamFailure) throw apiErrorFromFailure(err);
     throw err;
   }
-  if (!terminated) throw new UpstreamBadGatewayError('stream closed before response.completed', { code: 'stream_closed' });
+  if (!terminated) {
+    throw apiErrorFromFailure(new UpstreamFailure('stream_closed', 'stream closed before response.completed', { code: 'stream_closed' }));
+  }
   chunks.push(...finishChatStream(state));
   return foldChunks(chunks, init, state.usage);
 }

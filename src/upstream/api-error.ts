@@ -103,15 +103,16 @@ export function apiErrorFromFailure(f: UpstreamFailure, now?: number): ApiError 
     case 'not_found':
       return new UpstreamBadGatewayError(`Upstream answered 404: ${detail}`, { code: 'upstream_not_found', cause: f });
     case 'network':
-      if (isTimeout(f)) return new GatewayTimeoutError(`Upstream did not answer in time: ${detail}`, { cause: f });
-      return new UpstreamBadGatewayError(`Could not reach the upstream: ${detail}`, { cause: f });
+      if (isTimeout(f)) return new GatewayTimeoutError(`Upstream timeout: ${detail}`, { cause: f });
+      // The detail already says where and what ("could not reach the Codex backend at … Check codex.base-url …").
+      return new UpstreamBadGatewayError(`Network error: ${detail}`, { cause: f });
     case 'response_failed':
       return apiErrorFromResponseFailed(f, detail, now);
     case 'stream_closed':
       return new UpstreamBadGatewayError(`Upstream stream ended early: ${detail}`, { code: 'stream_closed', cause: f });
     case 'server':
     default:
-      if (isTimeout(f)) return new GatewayTimeoutError(`Upstream did not answer in time: ${detail}`, { cause: f });
+      if (isTimeout(f)) return new GatewayTimeoutError(`Upstream timeout: ${detail}`, { cause: f });
       return new UpstreamBadGatewayError(`Upstream error${f.status ? ` ${f.status}` : ''}: ${detail}`, { cause: f });
   }
 }

@@ -81,7 +81,7 @@ export function retryAfterFromMessage(message: string): number | undefined {
 }
 
 /** Retry-After (seconds or an HTTP date) or retry-after-ms → ms. */
-export function retryAfterFromHeaders(headers: HeaderBag, now: number): number | undefined {
+function retryAfterFromHeaders(headers: HeaderBag, now: number): number | undefined {
   const ms = num(headerValue(headers, 'retry-after-ms'));
   if (ms !== undefined && ms >= 0) return Math.round(ms);
   const raw = headerValue(headers, 'retry-after');
@@ -101,9 +101,9 @@ function exhaustedWindowReset(usage: UsageSnapshot): number | undefined {
 
 const OVERLOADED_CODES = new Set(['server_is_overloaded', 'slow_down']);
 
-export function classifyFailure(status: number, headers: HeaderBag, bodyText: string, now: number): UpstreamFailure {
+/** `usage` is the snapshot of `headers` when the caller already parsed it (parsed here otherwise). */
+export function classifyFailure(status: number, headers: HeaderBag, bodyText: string, now: number, usage: UsageSnapshot = parseUsageHeaders(headers, now)): UpstreamFailure {
   const body = parseBody(bodyText);
-  const usage = parseUsageHeaders(headers, now);
   const upstreamMessage = body.message === undefined ? undefined : cleanUpstreamMessage(body.message);
   const code = body.code;
   const base = { status, usage, ...(code ? { code } : {}) };

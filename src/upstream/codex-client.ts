@@ -1,11 +1,12 @@
 import os from 'node:os';
+import { createParser } from 'eventsource-parser';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { abortError, systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import { scrubText } from '../util/redact.js';
 import { classifyFailure } from './classify.js';
-import { isTerminalEvent } from './events.js';
+import { isTerminalEvent, TERMINAL_EVENT_TYPES } from './events.js';
 import { parseSse } from './sse.js';
 import { UpstreamFailure } from './types.js';
 import type { BackendModel, ResponsesEvent, UpstreamAuth, UpstreamClient, UpstreamStream, UsageSnapshot } from './types.js';
@@ -114,7 +115,7 @@ export class CodexClient implements UpstreamClient {
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await readBounded(res.body, MAX_ERROR_BODY_BYTES).catch(() => '');
       link.release();
-      throw classifyFailure(res.statusCode, flat, text, now);
+      throw classifyFailure(res.statusCode, flat, text, now, usage);
     }
     return new CodexStream(res.statusCode, flat, usage, res.body, link, opts.signal, this.timeoutMs);
   }
@@ -138,13 +139,19 @@ export class CodexClient implements UpstreamClient {
       }
       const now = this.clock.now();
       const flat = flattenHeaders(res.headers);
+      if (res.statusCode < 200 || res.statusCode >= 300) {
+        const text = await readBounded(res.body, MAX_ERROR_BODY_BYTES).catch(() => '');
+        throw classifyFailure(res.statusCode, flat, text, now);
+      }
       let text: string;
       try {
         text = await res.body.text();
       } catch (err) {
-        throw this.requestFailure(err, opts.signal);
+        // The backend answered; it is the body that broke off (or the caller aborted).
+        if (opts.signal?.aborted) throw abortError(opts.signal);
+        const reason = scrubText(errorCode(err) ?? (err instanceof Error ? err.message : String(err)));
+        throw new UpstreamFailure('server', `the Codex backend's /models answer broke off (${reason})`, { status: res.statusCode, cause: err });
       }
-      if (res.statusCode < 200 || res.statusCode >= 300) throw classifyFailure(res.statusCode, flat, text, now);
       return modelsFromJson(text, res.statusCode);
     } finally {
       link.release();
@@ -161,13 +168,19 @@ export class CodexClient implements UpstreamClient {
     if (err instanceof UpstreamFailure) return err;
     const code = errorCode(err);
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-      return new UpstreamFailure('network', `the Codex backend did not answer within ${Math.round(this.timeoutMs / 1000)} s`, { code: 'timeout', cause: err });
+      return new UpstreamFailure('network', `the Codex backend did not answer within ${Math.round(this.timeoutMs / 1000)} s (codex.request-timeout-seconds)`, {
+        code: 'timeout',
+        cause: err,
+      });
     }
     if (code === 'UND_ERR_CONNECT_TIMEOUT') {
       return new UpstreamFailure('network', `timed out connecting to the Codex backend at ${this.origin}`, { code: 'timeout', cause: err });
     }
     const detail = code ?? (err instanceof Error ? err.message : String(err));
-    return new UpstreamFailure('network', `could not reach the Codex backend at ${this.origin}: ${scrubText(detail)}`, { cause: err, ...(code ? { code } : {}) });
+    return new UpstreamFailure('network', `could not reach the Codex backend at ${this.origin}: ${scrubText(detail)}. Check codex.base-url and your network or proxy.`, {
+      cause: err,
+      ...(code ? { code } : {}),
+    });
   }
 }
 
@@ -192,7 +205,7 @@ type Body = Dispatcher.ResponseData['body'];
 
 class CodexStream implements UpstreamStream {
   private consumed = false;
-  /** Set once events() saw the terminal event: left-over bytes are drained, keeping the socket. */
+  /** Set once events() or raw() saw the terminal event: left-over bytes are drained, keeping the socket. */
   private sawTerminal = false;
 
   constructor(
@@ -203,15 +216,46 @@ class CodexStream implements UpstreamStream {
     private readonly link: AbortLink,
     private readonly signal: AbortSignal | undefined,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    // The body is read with destroyOnReturn:false and destroyed by hand when a consumer stops
+    // early; undici then emits an 'error' (RequestAbortedError) on it. Without a listener that
+    // error would be unhandled and end the process. Read failures still reach the consumer
+    // through the iterator, so the listener only has to exist.
+    body.on('error', ignoreBodyError);
+  }
 
   raw(): AsyncIterable<Uint8Array> {
-    return this.bytes();
+    return this.rawBytes();
+  }
+
+  /**
+   * The bytes untouched; only the SSE framing is followed (no JSON parsing) to notice the
+   * terminal event by its `event:` name, so the abort link is released and a consumer that
+   * stops right after it leaves the connection reusable.
+   */
+  private async *rawBytes(): AsyncGenerator<Uint8Array, void, undefined> {
+    const decoder = new TextDecoder('utf-8');
+    const framing = createParser({
+      onEvent: (message) => {
+        if (!this.sawTerminal && message.event !== undefined && TERMINAL_EVENT_TYPES.has(message.event)) this.terminalSeen();
+      },
+    });
+    for await (const chunk of this.bytes()) {
+      if (!this.sawTerminal) framing.feed(decoder.decode(chunk, { stream: true }));
+      yield chunk;
+    }
+  }
+
+  private terminalSeen(): void {
+    this.sawTerminal = true;
+    // The caller's abort signal is no longer needed: stop following it now, even if the
+    // consumer never comes back for the end of the iteration.
+    this.link.release();
   }
 
   async *events(): AsyncIterable<ResponsesEvent> {
     for await (const event of parseSse(this.bytes())) {
-      if (isTerminalEvent(event)) this.sawTerminal = true;
+      if (isTerminalEvent(event)) this.terminalSeen();
       yield event;
     }
   }
@@ -252,7 +296,7 @@ class CodexStream implements UpstreamStream {
     if (this.link.controller.signal.aborted) return abortError(this.link.controller.signal);
     const code = errorCode(err);
     if (code === 'UND_ERR_BODY_TIMEOUT') {
-      return new UpstreamFailure('stream_closed', `stream closed before response.completed (no data for ${Math.round(this.timeoutMs / 1000)} s)`, {
+      return new UpstreamFailure('stream_closed', `stream closed before response.completed (no data for ${Math.round(this.timeoutMs / 1000)} s, codex.request-timeout-seconds)`, {
         code: 'timeout',
         cause: err,
       });
@@ -264,6 +308,10 @@ class CodexStream implements UpstreamStream {
 
 // ---- helpers ------------------------------------------------------------------------------------
 
+function ignoreBodyError(): void {
+  /* see CodexStream's constructor */
+}
+
 function errorCode(err: unknown): string | undefined {
   if (err && typeof err === 'object') {
     const code = (err as { code?: unknown }).code;
@@ -274,7 +322,7 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-export function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined) continue;
@@ -300,7 +348,7 @@ async function readBounded(body: Body, limit: number): Promise<string> {
 }
 
 /** `{"models":[{slug,…}]}` (the backend), or `{"data":[{id}]}` / a bare array, → BackendModel[]. */
-export function modelsFromJson(text: string, status: number): BackendModel[] {
+function modelsFromJson(text: string, status: number): BackendModel[] {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -1,5 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import type { EventSourceMessage } from 'eventsource-parser';
+import { scrubText } from '../util/redact.js';
 import { isTerminalEvent } from './events.js';
 import { UpstreamFailure } from './types.js';
 import type { ResponsesEvent } from './types.js';
@@ -53,7 +54,12 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator
   throw new UpstreamFailure('stream_closed', 'stream closed before response.completed', { code: 'stream_closed' });
 }
 
-function eventFromMessage(message: EventSourceMessage): ResponsesEvent | UpstreamFailure | undefined {
+/**
+ * One SSE message → its event: the JSON object with `type` taken from the JSON, else from the
+ * `event:` name. undefined for `[DONE]` / empty data; an UpstreamFailure (code invalid_sse) for
+ * data that is not a JSON object or has no type at all.
+ */
+export function eventFromMessage(message: EventSourceMessage): ResponsesEvent | UpstreamFailure | undefined {
   const data = message.data.trim();
   if (data === '' || data === '[DONE]') return undefined;
   let json: unknown;
@@ -64,9 +70,11 @@ function eventFromMessage(message: EventSourceMessage): ResponsesEvent | Upstrea
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return invalidEvent(message, 'data is not a JSON object');
   const record = json as Record<string, unknown>;
-  const type = typeof record['type'] === 'string' ? record['type'] : message.event;
-  if (!type) return invalidEvent(message, 'event has neither an `event:` name nor a `type` field');
-  return { ...record, type };
+  // The usual case: the JSON carries its type, and the parsed object is the event as it is.
+  if (typeof record['type'] === 'string') return record as ResponsesEvent;
+  if (!message.event) return invalidEvent(message, 'event has neither an `event:` name nor a `type` field');
+  record['type'] = message.event;
+  return record as ResponsesEvent;
 }
 
 function invalidEvent(message: EventSourceMessage, what: string): UpstreamFailure {
@@ -77,6 +85,6 @@ function invalidEvent(message: EventSourceMessage, what: string): UpstreamFailur
 function streamError(err: unknown): unknown {
   if (err instanceof UpstreamFailure) return err;
   if (err instanceof Error && err.name === 'AbortError') return err;
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = scrubText(err instanceof Error ? err.message : String(err));
   return new UpstreamFailure('stream_closed', `stream closed before response.completed (${reason})`, { code: 'stream_closed', cause: err });
 }

@@ -1,18 +1,15 @@
 /**
- * Masking for secrets. Secrets cross exactly two boundaries (the store and the upstream
- * request headers); everything that leaves through logs, errors, metrics or status output
- * goes through these helpers first.
+ * Keeping secrets out of output. Secrets cross exactly two boundaries (the store and the
+ * upstream request headers); everything that leaves through logs, errors, metrics or status
+ * output goes through these helpers first.
  */
 
-/** `sk-abc…xyz` style mask: keeps at most 4 leading and 4 trailing characters of long values. */
-export function maskSecret(value: string | undefined | null): string {
-  if (!value) return '';
-  if (value.length <= 12) return '****';
-  return `${value.slice(0, 4)}…${value.slice(-4)}`;
-}
-
-/** Field names whose values are secrets wherever they appear (JSON bodies, headers, logs). */
-export const SECRET_FIELD_NAMES = [
+/**
+ * Field names whose values are secrets wherever they appear (log objects, headers, bodies).
+ * Both the pino redact paths of the server and the CLI's stderr logger are derived from this
+ * one list. (`code` is deliberately absent: it names error codes far more often than OAuth codes.)
+ */
+export const SECRET_FIELD_NAMES: readonly string[] = [
   'access_token',
   'refresh_token',
   'id_token',
@@ -21,37 +18,50 @@ export const SECRET_FIELD_NAMES = [
   'idToken',
   'authorization',
   'Authorization',
+  'cookie',
+  'set-cookie',
   'x-api-key',
   'api_key',
   'apiKey',
   'api-keys',
   'apiKeys',
   'device_auth_id',
+  'deviceAuthId',
   'user_code',
+  'userCode',
   'code_verifier',
+  'codeVerifier',
   'authorization_code',
-  'code',
-] as const;
-
-/** pino `redact` paths covering request headers and common body/object shapes. */
-export const LOG_REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers["x-api-key"]',
-  'req.headers.cookie',
-  'headers.authorization',
-  'headers["x-api-key"]',
-  '*.access_token',
-  '*.refresh_token',
-  '*.id_token',
-  '*.accessToken',
-  '*.refreshToken',
-  '*.idToken',
-  '*.apiKey',
-  '*.api_key',
-  '*.code_verifier',
-  '*.device_auth_id',
-  '*.user_code',
+  'postgres-url',
+  'postgresUrl',
 ];
+
+const SECRET_FIELDS: ReadonlySet<string> = new Set(SECRET_FIELD_NAMES);
+
+/** Whether a property with this name holds a secret (exact, case-sensitive match). */
+export function isSecretField(name: string): boolean {
+  return SECRET_FIELDS.has(name);
+}
+
+/** `name` as a pino path segment: `.name` for identifiers, `["x-api-key"]` otherwise. */
+function pathSegment(name: string, first: boolean): string {
+  if (/^[A-Za-z_$][\w$]*$/.test(name)) return first ? name : `.${name}`;
+  return `[${JSON.stringify(name)}]`;
+}
+
+/**
+ * pino `redact` paths: every secret field name at the top level, one level deep and two levels
+ * deep (`accessToken`, `*.accessToken`, `*.*.accessToken`; `req.headers.authorization` is the
+ * last form).
+ */
+export const LOG_REDACT_PATHS: string[] = SECRET_FIELD_NAMES.flatMap((name) => [
+  pathSegment(name, true),
+  `*${pathSegment(name, false)}`,
+  `*.*${pathSegment(name, false)}`,
+]);
+
+/** The censor both loggers write in place of a secret. */
+export const REDACTED = '[redacted]';
 
 const JWT_RE = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 const BEARER_RE = /(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi;

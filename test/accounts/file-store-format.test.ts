@@ -68,6 +68,27 @@ describe('credential file format', () => {
     });
   });
 
+  it('never quotes the file (a token fragment) when it is not valid JSON', () => {
+    const token = 'eyJhbGciOiJSUzI1NiJ9SECRETFRAGMENT0123456789';
+    const cases = [
+      `{"access_token": "${token}" "refresh_token": "rt_x"}`, // missing comma right after the token
+      `{"access_token": "${token}`, // cut off inside the token
+      `${token}`, // the parser quotes the start of the text
+      `{"refresh_token": ${token}}`, // a bare token
+    ];
+    for (const text of cases) {
+      let reason = '';
+      try {
+        parseCredentialFile(text);
+      } catch (err) {
+        reason = (err as Error).message;
+      }
+      expect(reason).toMatch(/^not valid JSON/);
+      for (let i = 0; i + 6 <= token.length; i++) expect(reason).not.toContain(token.slice(i, i + 6));
+    }
+    expect(() => parseCredentialFile(`{"access_token": "${token}" "x": 1}`)).toThrow(/^not valid JSON \(at character \d+\)$/);
+  });
+
   it('explains unusable files', () => {
     expect(() => parseCredentialFile('{not json')).toThrow(/not valid JSON/);
     expect(() => parseCredentialFile('[]')).toThrow(/not a JSON object/);

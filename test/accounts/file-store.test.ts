@@ -134,7 +134,7 @@ describe('FileAccountStore', () => {
     await writeFile(other, JSON.stringify(credentialToFileObject(makeCredential({ lastRefresh: 2000 }))));
     const { accounts, problems } = await store.list();
     expect(accounts).toEqual([expect.objectContaining({ location: other })]);
-    expect(problems).toEqual([{ location: a, reason: expect.stringMatching(/^duplicate of account alice@example.com/) }]);
+    expect(problems).toEqual([{ location: a, reason: expect.stringMatching(/^duplicate of account alice@example.com/), kind: 'duplicate' }]);
   });
 
   it('names the directory and the fix when it cannot be written (ENOTDIR)', async () => {

@@ -108,6 +108,84 @@ describe('PostgresAccountStore', () => {
     await expect(b.withRefreshLock('acct-1', async () => 'after')).resolves.toBe('after');
   });
 
+  it('load and save inside concurrent refresh locks do not wait behind the lock holders (watch active)', async () => {
+    const stop = a.watch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    const ids = ['dl-1', 'dl-2', 'dl-3', 'dl-4', 'dl-5'];
+    for (const id of ids) await a.save(credential(id));
+    const run = Promise.all(
+      ids.map((id) =>
+        a.withRefreshLock(id, async () => {
+          const cur = await a.load(id);
+          await new Promise((r) => setTimeout(r, 50));
+          await a.save({ ...cur!.credential, accessToken: `access-${id}-refreshed` });
+          return (await a.load(id))?.credential.accessToken;
+        }),
+      ),
+    );
+    const timedOut = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 8000).unref());
+    try {
+      await expect(Promise.race([run, timedOut])).resolves.toEqual(ids.map((id) => `access-${id}-refreshed`));
+    } finally {
+      stop();
+    }
+  });
+
+  it('a watcher survives its connection being terminated, reports a change and keeps listening', async () => {
+    const c = new PostgresAccountStore({ connectionString: URL, table, watchDebounceMs: 20, watchRetryMs: 50 });
+    let seen = 0;
+    const stop = c.watch(() => seen++);
+    try {
+      const listenerPid = async () => {
+        const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1', [`LISTEN ${table}_changed`]);
+        return rows.map((r) => r.pid);
+      };
+      await expect.poll(listenerPid, { timeout: 3000 }).toHaveLength(1);
+      const [pid] = await listenerPid();
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      // the reconnect itself reports a change (notifications may have been missed meanwhile)
+      await expect.poll(() => seen, { timeout: 5000 }).toBeGreaterThan(0);
+      await expect.poll(async () => (await listenerPid()).filter((p) => p !== pid), { timeout: 5000 }).toHaveLength(1);
+      const before = seen;
+      await a.save(credential('acct-after-restart'));
+      await expect.poll(() => seen, { timeout: 3000 }).toBeGreaterThan(before);
+    } finally {
+      stop();
+      await c.close();
+    }
+  });
+
+  it('close() also stops the watchers still subscribed', async () => {
+    const c = new PostgresAccountStore({ connectionString: URL, table: `${table}_closing`, watchDebounceMs: 20 });
+    c.watch(() => undefined);
+    const listeners = async () =>
+      (await admin.query('SELECT pid FROM pg_stat_activity WHERE query = $1', [`LISTEN ${table}_closing_changed`])).rowCount;
+    await expect.poll(listeners, { timeout: 3000 }).toBe(1);
+    await c.close();
+    await expect.poll(listeners, { timeout: 3000 }).toBe(0);
+    await admin.query(`DROP TABLE IF EXISTS ${table}_closing`);
+  });
+
+  it('a refresh lock that another process keeps holding fails the wait after lockWaitMs', async () => {
+    const c = new PostgresAccountStore({ connectionString: URL, table, lockWaitMs: 300 });
+    let releaseHolder!: () => void;
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const holder = a.withRefreshLock('acct-held', () => {
+      entered();
+      return new Promise<void>((r) => (releaseHolder = r));
+    });
+    try {
+      await inside;
+      await expect(c.withRefreshLock('acct-held', async () => 'never')).rejects.toThrow(/Timed out .* refresh lock/);
+    } finally {
+      releaseHolder();
+      await holder;
+      await c.close();
+    }
+    await expect(b.withRefreshLock('acct-held', async () => 'free')).resolves.toBe('free');
+  });
+
   it('rejects an unsafe table name', () => {
     expect(() => new PostgresAccountStore({ connectionString: URL, table: 'x; drop table y' })).toThrow(/Invalid PostgreSQL table name/);
   });

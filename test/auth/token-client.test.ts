@@ -125,3 +125,40 @@ describe('TokenClient', () => {
     await expect(p).rejects.toThrow();
   });
 });
+
+describe('TokenClient error messages never echo what was sent', () => {
+  /** An issuer that answers 400 with the request body in error_description (as some proxies do). */
+  async function echoingIssuer() {
+    return issuer((_req, body, res) => json(res, 400, { error: 'invalid_request', error_description: `bad request: ${body}` }));
+  }
+
+  it('refresh: the refresh token is not in the message', async () => {
+    const s = await echoingIssuer();
+    const rt = 'rt_plain_refresh_secret_98765';
+    const err = await new TokenClient({ issuer: s.url, clientId: 'app_X' }).refresh(rt).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TokenEndpointError);
+    expect((err as Error).message).toContain('bad request:');
+    expect((err as Error).message).not.toContain(rt);
+  });
+
+  it('exchangeCode: neither the code (raw or URL-encoded) nor the code verifier is in the message', async () => {
+    const s = await echoingIssuer();
+    const code = 'ac_code/with+special=chars_123';
+    const codeVerifier = 'verifier_secret_abcdefghijklmnop';
+    const err = await new TokenClient({ issuer: s.url, clientId: 'app_X' })
+      .exchangeCode({ code, redirectUri: 'http://localhost:1455/auth/callback', codeVerifier })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TokenEndpointError);
+    const message = (err as Error).message;
+    expect(message).toContain('bad request:');
+    for (const secret of [code, encodeURIComponent(code), new URLSearchParams({ code }).toString().slice(5), codeVerifier]) expect(message).not.toContain(secret);
+  });
+
+  it('revoke: the token is not in the message', async () => {
+    const s = await echoingIssuer();
+    const token = 'rt_revoke_me_secret_55555';
+    const err = await new TokenClient({ issuer: s.url, clientId: 'app_X' }).revoke(token).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TokenEndpointError);
+    expect((err as Error).message).not.toContain(token);
+  });
+});

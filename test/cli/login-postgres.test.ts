@@ -41,4 +41,14 @@ describe('login / status / logout with store.type postgres', () => {
     const after = await fakeCli({ env: cli.ctx.env as Record<string, string> });
     expect(await after.run(['login', 'status', '--config', config])).toBe(1);
   });
+
+  it('fails before the sign-in when the database cannot be reached', async () => {
+    const unreachable = 'postgres://postgres@127.0.0.1:1/test';
+    const cli = await fakeCli({ env: { CLIPROXY_CODEX_ISSUER: sandbox.issuer, CLIPROXY_STORE: 'postgres', CLIPROXY_POSTGRES_URL: unreachable } });
+    sandbox.resetStats();
+    expect(await cli.run(['login', '--device-auth'])).toBe(1);
+    expect(cli.stderr.text()).toMatch(/Cannot prepare PostgreSQL table .*ECONNREFUSED/);
+    expect(cli.stdout.text()).toBe('');
+    expect(cli.stderr.text().trim().split('\n')).toHaveLength(1); // the error alone: no sign-in prompt was shown
+  });
 });

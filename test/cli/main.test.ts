@@ -35,6 +35,21 @@ describe('cli frame', () => {
     expect(ctx.err()).toContain('Usage: cliproxy');
   });
 
+  it('a misspelt command suggests the right one, exit 2', async () => {
+    const ctx = captureContext();
+    expect(await main(['servee'], ctx)).toBe(2);
+    expect(ctx.err()).toContain("unknown command 'servee'");
+    expect(ctx.err()).toContain('Did you mean serve?');
+    expect(ctx.err()).toContain('Usage: cliproxy');
+  });
+
+  it('serve takes no positional argument', async () => {
+    const ctx = captureContext();
+    expect(await main(['serve', 'extra'], ctx)).toBe(2);
+    expect(ctx.err()).toMatch(/too many arguments for 'serve'/);
+    expect(ctx.err()).toContain('Usage: cliproxy serve');
+  });
+
   it('a bad port is a usage error', async () => {
     const ctx = captureContext();
     expect(await main(['serve', '--port', 'abc'], ctx)).toBe(2);

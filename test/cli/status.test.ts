@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileAccountStore } from '../../src/accounts/file-store.js';
+import { MemoryAccountStore } from '../../src/accounts/memory-store.js';
+import { credentialToFileObject } from '../../src/accounts/credential-file.js';
 import { collectStatusRows, renderStatusTable } from '../../src/cli/status.js';
 import { fakeCli } from '../auth/cli-context.js';
 import { fakeJwt, makeCredential } from '../auth/helpers.js';
@@ -68,6 +70,33 @@ describe('status rows', () => {
     const withLive = renderStatusTable([{ ...rows[0]!, live: { requests: 3 } }]);
     expect(withLive.split('\n')[0]).toMatch(/LIVE$/);
     expect(withLive).toContain('requests=3');
+  });
+});
+
+describe('status rows of problem entries', () => {
+  it('take corrupt or duplicate from the problem kind, not from the wording of the reason', async () => {
+    const store = new MemoryAccountStore({ accounts: [makeCredential({ accountId: 'a-1', email: 'one@example.com', expiresAt: NOW + 60_000 })] });
+    store.setProblems([
+      { location: '/auth/codex-copy.json', reason: 'second file for one@example.com; ignored', kind: 'duplicate' },
+      { location: '/auth/codex-bad.json', reason: 'duplicate-looking words in a corrupt file', kind: 'corrupt' },
+    ]);
+    const rows = await collectStatusRows(store, NOW);
+    expect(rows.map((r) => [path.basename(r.file), r.state])).toEqual([
+      ['memory:a-1', 'ready'],
+      ['codex-bad.json', 'corrupt'],
+      ['codex-copy.json', 'duplicate'],
+    ]);
+  });
+
+  it('a duplicate file in an auth dir is shown as duplicate', async () => {
+    const { dir } = await populated();
+    await writeFile(
+      path.join(dir, 'codex-ready-copy.json'),
+      JSON.stringify(credentialToFileObject(makeCredential({ accountId: 'a-ready', email: 'ready@example.com', lastRefresh: NOW - 3_600_000 }))),
+      { mode: 0o600 },
+    );
+    const rows = await collectStatusRows(new FileAccountStore({ dir }), NOW);
+    expect(rows.find((r) => r.file.endsWith('codex-ready-copy.json'))).toMatchObject({ state: 'duplicate', detail: expect.stringMatching(/^duplicate of account ready@example.com/) });
   });
 });
 

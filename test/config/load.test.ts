@@ -134,3 +134,25 @@ describe('loadConfig', () => {
     expect(ctx.err()).toContain('port:');
   });
 });
+
+describe('config errors do not quote secrets', () => {
+  it('a YAML syntax error names the line and column but not the source lines', () => {
+    const dir = tempDir();
+    writeConfig(dir, 'api-keys: ["sk-secret-key-12345"\npostgres-url: postgres://user:hunter2pass@db/x\nport: 1\n');
+    let message = '';
+    try {
+      loadConfig({ env: {}, cwd: dir });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^Invalid YAML in .*config\.yaml: .*line \d+, column \d+/);
+    expect(message).not.toContain('sk-secret-key-12345');
+    expect(message).not.toContain('hunter2pass');
+    expect(message.split('\n')).toHaveLength(1);
+  });
+
+  it('environment URLs go through the same check as the file (trailing slashes removed)', () => {
+    expect(loadConfig({ env: { CLIPROXY_CODEX_ISSUER: 'http://127.0.0.1:9///' }, cwd: tempDir() }).codex.issuer).toBe('http://127.0.0.1:9');
+    expect(() => loadConfig({ env: { CLIPROXY_CODEX_BASE_URL: 'not a url' }, cwd: tempDir() })).toThrow(/CLIPROXY_CODEX_BASE_URL: expected a URL/);
+  });
+});

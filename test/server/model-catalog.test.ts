@@ -27,6 +27,18 @@ function setup(opts: { fail?: boolean; cacheSeconds?: number } = {}) {
 }
 
 describe('ModelCatalog', () => {
+  it('builds the OpenAI list once per fetch: requests within the cache get the same list', async () => {
+    const t = setup();
+    const first = await t.catalog.list();
+    expect(await t.catalog.resolve('my-model')).toBe('gpt-5-codex');
+    expect(await t.catalog.list()).toBe(first);
+    await t.clock.advance(300_000);
+    const refetched = await t.catalog.list();
+    expect(refetched).not.toBe(first);
+    expect(refetched).toEqual(first.map((m) => ({ ...m, created: m.created + 300 })));
+    await expect(t.catalog.resolve('gpt-404')).rejects.toMatchObject({ code: 'model_not_found', message: expect.stringContaining('my-model') });
+  });
+
   it('caches the backend list for models-cache-seconds on the injected clock', async () => {
     const t = setup();
     await t.catalog.list();

@@ -139,6 +139,13 @@ describe('responses pass-through', () => {
     expect(last.response?.id).toBe(events[0]!.response?.id);
   });
 
+  it('missing model → 400 missing_required_parameter with param model', async () => {
+    const res = await post('/v1/responses', { input: 'hi', stream: true });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; param: string } };
+    expect(body.error).toMatchObject({ code: 'missing_required_parameter', param: 'model' });
+  });
+
   it('unknown model → 404 model_not_found', async () => {
     const res = await post('/v1/responses', { model: 'nope-model', input: 'hi' });
     expect(res.status).toBe(404);

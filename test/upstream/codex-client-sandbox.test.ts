@@ -178,3 +178,15 @@ describe('models', () => {
     expect(models.map((m) => m.slug)).toEqual(expect.arrayContaining(['gpt-5', 'gpt-5-codex', 'codex-mini-latest']));
   });
 });
+
+describe('CodexClient against the sandbox: consumers that stop early', () => {
+  it('breaking out of events() after 3 events leaves the process alive and the client usable', async () => {
+    const { body } = chatToResponses(parseChatCompletionRequest({ model: 'gpt-5', messages: [{ role: 'user', content: 'one two three four five six seven' }] }), { model: 'gpt-5' });
+    let n = 0;
+    for await (const _ of (await client.responses(auth, body)).events()) if (++n === 3) break;
+    expect(n).toBe(3);
+    await new Promise((r) => setTimeout(r, 50));
+    const done = chatCompletionFromEvents(await eventsFor({ messages: [{ role: 'user', content: 'Return OK.' }] }), init);
+    expect(done.choices[0]!.message.content).toBe('OK');
+  });
+});

@@ -370,3 +370,162 @@ describe('CodexClient.models', () => {
     expect(await rejection(client().models(auth))).toMatchObject({ kind: 'server' });
   });
 });
+
+describe('CodexStream: a consumer that stops early does not crash the process', () => {
+  /** Streams `text` and keeps the response open (until the client drops it). */
+  const openHandler = (text: string): Handler => (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(text);
+  };
+  const settle = () => new Promise((r) => setTimeout(r, 50));
+
+  it('breaking out of events() early, then the next request on the same client works', async () => {
+    const c = client();
+    handler = openHandler(sseText(events.slice(0, 3)));
+    let n = 0;
+    for await (const _ of (await c.responses(auth, {})).events()) if (++n === 2) break;
+    expect(n).toBe(2);
+    await settle();
+    handler = sseHandler(sseText(events));
+    expect(await collect(await c.responses(auth, {}))).toEqual(events);
+  });
+
+  it('an event whose data is not JSON → invalid_sse, then the next request works', async () => {
+    const c = client();
+    handler = openHandler(`${sseText(events.slice(0, 1))}event: response.output_text.delta\ndata: {not json\n\n`);
+    const err = await rejection(collect(await c.responses(auth, {})));
+    expect(err).toMatchObject({ kind: 'stream_closed', code: 'invalid_sse' });
+    await settle();
+    handler = sseHandler(sseText(events));
+    expect(await collect(await c.responses(auth, {}))).toEqual(events);
+  });
+
+  it('raw() + return() after response.completed while the body is still open, then the next request works', async () => {
+    const c = client();
+    handler = openHandler(sseText(events));
+    let text = '';
+    for await (const chunk of (await c.responses(auth, {})).raw()) {
+      text += Buffer.from(chunk).toString('utf8');
+      if (text.includes('response.completed')) break;
+    }
+    expect(text).toContain('response.completed');
+    await settle();
+    handler = sseHandler(sseText(events));
+    expect(await collect(await c.responses(auth, {}))).toEqual(events);
+  });
+
+  it('stops following the caller signal once the terminal event is seen', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sseText(events));
+      setTimeout(() => res.end(': bye\n\n'), 30);
+    };
+    const c = client();
+    for (let round = 0; round < 3; round++) {
+      const ac = new AbortController();
+      const stream = await c.responses(auth, {}, { signal: ac.signal });
+      const iterator = stream.events()[Symbol.asyncIterator]();
+      let last = '';
+      while (last !== 'response.completed') {
+        const r = await iterator.next();
+        if (r.done) break;
+        last = r.value.type;
+      }
+      expect(last).toBe('response.completed');
+      // Aborting now no longer reaches the request: the iterator ends cleanly and the rest of the
+      // body is drained, so the connection is reused (an abort would have dropped it).
+      ac.abort();
+      await expect(iterator.next()).resolves.toMatchObject({ done: true });
+    }
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen.map((s) => s.remotePort)).size).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('CodexClient error messages', () => {
+  it('a timeout names codex.request-timeout-seconds', async () => {
+    handler = () => {
+      /* stall */
+    };
+    const err = await rejection(client({ requestTimeoutMs: 150 }).responses(auth, {}));
+    expect((err as Error).message).toContain('codex.request-timeout-seconds');
+  });
+
+  it('an unreachable backend tells the user what to check, once', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const c = new CodexClient({ baseUrl: `http://127.0.0.1:${port}/backend-api/codex`, originator: 'o', version: '1' });
+    clients.push(c);
+    const failure = (await rejection(c.responses(auth, {}))) as UpstreamFailure;
+    const { apiErrorFromFailure } = await import('../../src/upstream/api-error.js');
+    const message = apiErrorFromFailure(failure).message;
+    expect(message).toContain(`the Codex backend at http://127.0.0.1:${port}`);
+    expect(message).toContain('Check codex.base-url and your network or proxy.');
+    expect(message.match(/could not reach/gi)).toHaveLength(1);
+  });
+
+  it('models(): a huge error body is read bounded and still classified', async () => {
+    handler = (_req, res) => {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end('e'.repeat(1_000_000));
+    };
+    const err = await rejection(client().models(auth));
+    expect(err).toMatchObject({ kind: 'bad_request' });
+    expect((err as Error).message.length).toBeLessThan(1000);
+  });
+
+  it('models(): a 200 body that breaks off is a server failure, not "unreachable"', async () => {
+    handler = (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"models":[');
+      setTimeout(() => req.socket.destroy(), 20);
+    };
+    const err = await rejection(client().models(auth));
+    expect(err).toBeInstanceOf(UpstreamFailure);
+    expect(err).toMatchObject({ kind: 'server', status: 200 });
+    expect((err as Error).message).toMatch(/broke off/);
+  });
+});
+
+describe('CodexStream.raw() and the terminal event', () => {
+  it('keeps the connection when a raw() consumer stops at response.completed before the body ended', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sseText(events));
+      setTimeout(() => res.end(': bye\n\n'), 20);
+    };
+    const c = client();
+    for (let i = 0; i < 4; i++) {
+      let text = '';
+      for await (const chunk of (await c.responses(auth, {})).raw()) {
+        text += Buffer.from(chunk).toString('utf8');
+        if (text.includes('event: response.completed')) break;
+      }
+      expect(text).toBe(sseText(events));
+    }
+    expect(seen).toHaveLength(4);
+    expect(new Set(seen.map((s) => s.remotePort)).size).toBeLessThanOrEqual(2);
+  });
+
+  it('stops following the caller signal once raw() passed the terminal event', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sseText(events));
+      setTimeout(() => res.end(), 30);
+    };
+    const ac = new AbortController();
+    const stream = await client().responses(auth, {}, { signal: ac.signal });
+    let text = '';
+    let aborted = false;
+    for await (const chunk of stream.raw()) {
+      text += Buffer.from(chunk).toString('utf8');
+      if (text.includes('event: response.completed') && !aborted) {
+        aborted = true;
+        ac.abort(); // too late to matter: the body still ends normally
+      }
+    }
+    expect(text).toBe(sseText(events));
+  });
+});

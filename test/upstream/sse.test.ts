@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSse } from '../../src/upstream/sse.js';
+import { eventFromMessage, parseSse } from '../../src/upstream/sse.js';
 import { UpstreamFailure } from '../../src/upstream/types.js';
 import type { ResponsesEvent } from '../../src/upstream/types.js';
 
@@ -138,5 +138,32 @@ describe('parseSse', () => {
     expect(err.kind).toBe('stream_closed');
     expect(err.code).toBe('invalid_sse');
     expect(err.message).toMatch(message);
+  });
+});
+
+describe('eventFromMessage', () => {
+  it('uses the JSON type, else the event name; rejects data without either', () => {
+    expect(eventFromMessage({ event: 'x', data: '{"type":"response.created","a":1}', id: undefined })).toEqual({ type: 'response.created', a: 1 });
+    expect(eventFromMessage({ event: 'response.completed', data: '{"response":{}}', id: undefined })).toEqual({ type: 'response.completed', response: {} });
+    expect(eventFromMessage({ event: undefined, data: '[DONE]', id: undefined })).toBeUndefined();
+    expect(eventFromMessage({ event: undefined, data: '{"a":1}', id: undefined })).toMatchObject({ kind: 'stream_closed', code: 'invalid_sse' });
+  });
+});
+
+describe('parseSse failure messages', () => {
+  it('scrub tokens out of the reason a body failed', async () => {
+    async function* body(): AsyncGenerator<Uint8Array> {
+      yield new TextEncoder().encode('event: response.created\ndata: {"type":"response.created"}\n\n');
+      throw new Error('socket closed while sending Bearer abcdefghijklmnopqrstuvwxyz');
+    }
+    let err: unknown;
+    try {
+      for await (const _ of parseSse(body())) void _;
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UpstreamFailure);
+    expect((err as Error).message).toContain('Bearer [redacted]');
+    expect((err as Error).message).not.toContain('abcdefghijklmnopqrstuvwxyz');
   });
 });

@@ -14,12 +14,19 @@ import {
   finishChatStream,
 } from '../../translate/responses-to-chat.js';
 import { chatCompletionFromEvents, type ChatCompletion } from '../../translate/responses-to-chat-completion.js';
-import type { ResponsesEvent } from '../../upstream/types.js';
-import { UpstreamFailure } from '../../upstream/types.js';
-import { apiErrorFromFailure } from '../../upstream/api-error.js';
+import { isTerminalEvent } from '../../upstream/events.js';
+import { UpstreamFailure, type ResponsesEvent } from '../../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf } from './session.js';
-import { TERMINAL_EVENTS, asUpstreamFailure, collectRest, failureFromEvent, isFailureEvent, openStream, recordOutcome } from './upstream-events.js';
+import {
+  asUpstreamFailure,
+  cancelQuietly,
+  collectResponse,
+  midStreamFailure,
+  openStream,
+  recordOutcome,
+  releaseStream,
+} from './upstream-events.js';
 
 export type { ChatCompletion };
 
@@ -30,7 +37,6 @@ export type ChatCompletionOutcome =
   | { kind: 'json'; completion: ChatCompletion }
   | {
       kind: 'stream';
-      id: string;
       items: AsyncIterable<ChatStreamItem>;
       /** An error chunk for this stream, for ending it from outside (server shutdown). */
       errorChunk(err: { message: string; type: string; code: string | null }): object;
@@ -51,13 +57,8 @@ export async function handleChatCompletion(deps: HandlerDeps, rawBody: unknown, 
   const init = { id: newCompletionId(), model: req.model, created: Math.floor(deps.clock.now() / 1000) };
 
   if (!req.stream) {
-    const result = await deps.pool.withAccount({ affinityKey, signal: call.signal }, async ({ account }) => {
-      const opened = await openStream(deps, account, body, { signal: call.signal, sessionId });
-      const events = await collectRest(opened, call.signal);
-      return { opened, events };
-    });
-    recordOutcome(deps, result.opened.account.accountId, true, result.events, result.opened.stream.usage);
-    return { kind: 'json', completion: chatCompletionFromEvents(result.events, init) };
+    const events = await collectResponse(deps, body, { affinityKey, signal: call.signal, sessionId });
+    return { kind: 'json', completion: chatCompletionFromEvents(events, init) };
   }
 
   const opened = await deps.pool.withAccount({ affinityKey, signal: call.signal }, ({ account }) =>
@@ -69,10 +70,10 @@ export async function handleChatCompletion(deps: HandlerDeps, rawBody: unknown, 
   async function* items(): AsyncGenerator<ChatStreamItem> {
     let terminalEvent: ResponsesEvent | undefined;
     let ok = false;
-    let failure: unknown;
+    let failure: UpstreamFailure | undefined;
     try {
       for (const ev of opened.head) {
-        if (TERMINAL_EVENTS.has(ev.type)) terminalEvent = ev;
+        if (isTerminalEvent(ev)) terminalEvent = ev;
         for (const chunk of chatChunksForEvent(state, ev)) yield { kind: 'chunk', chunk };
       }
       while (!terminalEvent) {
@@ -84,32 +85,24 @@ export async function handleChatCompletion(deps: HandlerDeps, rawBody: unknown, 
         }
         if (next.done) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
         const ev = next.value;
-        if (isFailureEvent(ev)) throw failureFromEvent(ev);
-        if (TERMINAL_EVENTS.has(ev.type)) terminalEvent = ev;
+        if (isTerminalEvent(ev)) terminalEvent = ev;
+        // throws UpstreamFailure('response_failed') on response.failed / error
         for (const chunk of chatChunksForEvent(state, ev)) yield { kind: 'chunk', chunk };
       }
       for (const chunk of finishChatStream(state)) yield { kind: 'chunk', chunk };
       ok = true;
+      releaseStream(opened.rest);
     } catch (err) {
       if (call.signal.aborted) return;
-      const failed = err instanceof UpstreamFailure ? err : new UpstreamFailure('server', 'internal error while streaming');
-      if (err instanceof UpstreamFailure) failure = err; // our own bugs do not cool the account down
-      if (!(err instanceof UpstreamFailure)) deps.log.error({ err }, 'chat stream failed');
-      else deps.log.warn({ kind: failed.kind, code: failed.code }, 'upstream failed mid-stream');
-      const api = apiErrorFromFailure(failed, deps.clock.now());
-      const chunk = chatErrorChunk(state, { message: api.message, type: api.type, code: api.code });
-      yield { kind: 'error', chunk, message: api.message };
+      const failed = midStreamFailure(deps, err);
+      failure = failed.failure;
+      const chunk = chatErrorChunk(state, { message: failed.api.message, type: failed.api.type, code: failed.api.code });
+      yield { kind: 'error', chunk, message: failed.api.message };
     } finally {
-      if (!ok) {
-        try {
-          opened.stream.cancel();
-        } catch {
-          // already closed
-        }
-      }
+      if (!ok) cancelQuietly(opened.stream);
       if (!call.signal.aborted) recordOutcome(deps, opened.account.accountId, ok, terminalEvent ? [terminalEvent] : [], opened.stream.usage, failure);
     }
   }
 
-  return { kind: 'stream', id: init.id, items: items(), errorChunk: (err) => chatErrorChunk(state, err) };
+  return { kind: 'stream', items: items(), errorChunk: (err) => chatErrorChunk(state, err) };
 }

@@ -1,13 +1,11 @@
+import type { Logger } from '../../accounts/logger.js';
 import type { AccountPool } from '../../accounts/pool.js';
+import type { Config } from '../../config/schema.js';
 import type { UpstreamClient } from '../../upstream/types.js';
 import type { Clock } from '../../util/clock.js';
-import type { ModelCatalog } from '../model-catalog.js';
-import type { Logger } from '../../accounts/logger.js';
+import { ModelCatalog } from '../model-catalog.js';
 
-export type { Logger } from '../../accounts/logger.js';
-export { silentLogger } from '../../accounts/logger.js';
-
-/** What the request handlers need; the server and `cliproxy exec` build the same thing. */
+/** What the request handlers need; the server and `cliproxy exec` build it with createHandlerDeps. */
 export interface HandlerDeps {
   pool: Pick<AccountPool, 'withAccount' | 'recordResult'>;
   upstream: UpstreamClient;
@@ -16,6 +14,28 @@ export interface HandlerDeps {
   log: Logger;
   /** Called once per upstream attempt with the account id and `ok` or the failure kind (metrics). */
   onAttempt?: (accountId: string, outcome: string) => void;
+}
+
+/** The parts of a Runtime (src/app/runtime.ts) the handlers are built from. */
+export interface HandlerSources {
+  config: Config;
+  pool: AccountPool;
+  upstream: UpstreamClient;
+  clock: Clock;
+}
+
+/** The handlers' dependencies over a runtime, with the model catalog (cache and aliases from config). */
+export function createHandlerDeps(runtime: HandlerSources, opts: { log: Logger; onAttempt?: HandlerDeps['onAttempt'] }): HandlerDeps {
+  const { config, pool, upstream, clock } = runtime;
+  const catalog = new ModelCatalog({
+    pool,
+    upstream,
+    clock,
+    cacheSeconds: config.modelsCacheSeconds,
+    aliases: config.modelAliases,
+    log: opts.log,
+  });
+  return { pool, upstream, catalog, clock, log: opts.log, onAttempt: opts.onAttempt };
 }
 
 /** Per-call inputs that do not come from the JSON body. */

@@ -10,21 +10,19 @@ import type { PoolAccount } from '../../accounts/pool.js';
 import { InvalidRequestError } from '../../errors.js';
 import { fixResponsesRequest } from '../../translate/responses-request.js';
 import { responseFromEvents } from '../../translate/responses-assembler.js';
+import { failureFromEvent, isTerminalEvent, TERMINAL_EVENT_TYPES } from '../../upstream/events.js';
 import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../../upstream/types.js';
-import { apiErrorFromFailure } from '../../upstream/api-error.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf } from './session.js';
 import {
   PRELUDE_EVENTS,
-  TERMINAL_EVENTS,
   asUpstreamFailure,
   cancelQuietly,
-  collectRest,
+  collectResponse,
   failAttempt,
-  failureFromEvent,
-  isFailureEvent,
-  openStream,
+  midStreamFailure,
   recordOutcome,
+  releaseStream,
   startAttempt,
 } from './upstream-events.js';
 
@@ -39,7 +37,9 @@ export type ResponsesOutcome =
 
 /**
  * Watches SSE bytes go by without changing them: remembers the response id, the first event
- * past the prelude and the terminal event (O(1) memory, whatever the stream length).
+ * past the prelude and the terminal event (O(1) memory, whatever the stream length). Once the
+ * first content event was seen, events named (`event:` line) and not terminal are skipped
+ * without parsing their JSON: the deltas, nearly every event of a stream.
  */
 class SseWatcher {
   responseId: string | undefined;
@@ -51,6 +51,7 @@ class SseWatcher {
   constructor() {
     this.parser = createParser({
       onEvent: (msg) => {
+        if (this.firstContent && msg.event && !TERMINAL_EVENT_TYPES.has(msg.event)) return;
         let ev: ResponsesEvent;
         try {
           ev = JSON.parse(msg.data) as ResponsesEvent;
@@ -62,7 +63,7 @@ class SseWatcher {
         const id = (ev['response'] as { id?: unknown } | undefined)?.id;
         if (typeof id === 'string') this.responseId = id;
         if (!this.firstContent && !PRELUDE_EVENTS.has(ev.type)) this.firstContent = ev;
-        if (!this.terminal && TERMINAL_EVENTS.has(ev.type)) this.terminal = ev;
+        if (!this.terminal && isTerminalEvent(ev)) this.terminal = ev;
       },
     });
   }
@@ -98,8 +99,8 @@ async function openRaw(deps: HandlerDeps, account: PoolAccount, body: Record<str
       head.push(next.value);
       watcher.feed(next.value);
     }
-    const first = watcher.firstContent;
-    if (isFailureEvent(first)) throw failureFromEvent(first);
+    const failure = failureFromEvent(watcher.firstContent);
+    if (failure) throw failure;
   } catch (err) {
     throw failAttempt(deps, account, started, err, call.signal);
   }
@@ -128,11 +129,9 @@ export async function handleResponses(deps: HandlerDeps, rawBody: unknown, call:
     throw new InvalidRequestError('The request body must be a JSON object.', { code: 'invalid_value' });
   }
   const input = rawBody as Record<string, unknown>;
-  if (typeof input['model'] !== 'string' || !input['model']) {
-    throw new InvalidRequestError("Missing required parameter: 'model'.", { param: 'model', code: 'missing_required_parameter' });
-  }
-  const model = await deps.catalog.resolve(input['model'], call.signal);
-  const { body, dropped, clientWantsStream } = fixResponsesRequest({ ...input, model });
+  // validates `model` (and the rest) before the catalog is asked
+  const { body, dropped, clientWantsStream } = fixResponsesRequest(input);
+  body['model'] = await deps.catalog.resolve(body['model'] as string, call.signal);
   if (dropped.length) deps.log.debug({ dropped }, 'dropped parameters the Codex backend does not accept');
 
   const affinityKey = affinityKeyOf({ promptCacheKey: body['prompt_cache_key'], user: input['user'] }, call.sessionId);
@@ -140,13 +139,8 @@ export async function handleResponses(deps: HandlerDeps, rawBody: unknown, call:
   const attemptCall = { signal: call.signal, sessionId };
 
   if (!clientWantsStream) {
-    const result = await deps.pool.withAccount({ affinityKey, signal: call.signal }, async ({ account }) => {
-      const opened = await openStream(deps, account, body, attemptCall);
-      const events = await collectRest(opened, call.signal);
-      return { opened, events };
-    });
-    recordOutcome(deps, result.opened.account.accountId, true, result.events, result.opened.stream.usage);
-    return { kind: 'json', response: responseFromEvents(result.events) };
+    const events = await collectResponse(deps, body, { ...attemptCall, affinityKey });
+    return { kind: 'json', response: responseFromEvents(events) };
   }
 
   const opened = await deps.pool.withAccount({ affinityKey, signal: call.signal }, ({ account }) => openRaw(deps, account, body, attemptCall));
@@ -160,7 +154,7 @@ export async function handleResponses(deps: HandlerDeps, rawBody: unknown, call:
 
   async function* bytes(): AsyncGenerator<Uint8Array> {
     let ok = false;
-    let failure: unknown;
+    let failure: UpstreamFailure | undefined;
     try {
       for (const b of opened.head) yield sent(b);
       while (!opened.watcher.terminal) {
@@ -176,15 +170,15 @@ export async function handleResponses(deps: HandlerDeps, rawBody: unknown, call:
       }
       const terminal = opened.watcher.terminal;
       if (!terminal) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
-      if (isFailureEvent(terminal)) failure = failureFromEvent(terminal);
-      ok = !isFailureEvent(terminal);
+      // the client already has the upstream's response.failed: nothing more to send
+      failure = failureFromEvent(terminal);
+      ok = failure === undefined;
+      releaseStream(opened.rest);
     } catch (err) {
       if (call.signal.aborted) return;
-      const failed = err instanceof UpstreamFailure ? err : new UpstreamFailure('server', 'internal error while streaming');
-      if (err instanceof UpstreamFailure) failure = err; // our own bugs do not cool the account down
-      deps.log.warn({ kind: failed.kind, code: failed.code }, 'upstream failed mid-stream');
-      const api = apiErrorFromFailure(failed, deps.clock.now());
-      yield failedEventBytes(opened.watcher.responseId, failed.code ?? failed.kind, api.message);
+      const failed = midStreamFailure(deps, err);
+      failure = failed.failure;
+      yield failedEventBytes(opened.watcher.responseId, failed.code, failed.api.message);
     } finally {
       if (!ok) cancelQuietly(opened.stream);
       if (!call.signal.aborted) recordOutcome(deps, opened.account.accountId, ok, opened.watcher.summary, opened.stream.usage, failure);

@@ -5,12 +5,14 @@
  * UpstreamFailure so the pool can retry on another account; nothing has reached the client yet.
  */
 import type { PoolAccount } from '../../accounts/pool.js';
+import { InternalError, type ApiError } from '../../errors.js';
+import { apiErrorFromFailure } from '../../upstream/api-error.js';
+import { failureFromEvent, isTerminalEvent } from '../../upstream/events.js';
 import { UpstreamFailure, type ResponsesEvent, type UpstreamStream, type UsageSnapshot } from '../../upstream/types.js';
-import { TERMINAL_EVENT_TYPES, failureFromEvent as upstreamFailureFromEvent } from '../../upstream/events.js';
 import { abortError } from '../../util/clock.js';
+import { scrubText } from '../../util/redact.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 
-export const TERMINAL_EVENTS = TERMINAL_EVENT_TYPES;
 /** Events that come before any output; an attempt is not committed until something past them arrived. */
 export const PRELUDE_EVENTS: ReadonlySet<string> = new Set(['response.created', 'response.in_progress', 'response.queued']);
 
@@ -23,28 +25,19 @@ export interface OpenedStream {
   rest: AsyncIterator<ResponsesEvent>;
 }
 
-/** A response.failed / error event → UpstreamFailure('response_failed'). */
-export function failureFromEvent(ev: ResponsesEvent): UpstreamFailure {
-  return upstreamFailureFromEvent(ev) ?? new UpstreamFailure('response_failed', 'the upstream response failed');
-}
-
-export function isFailureEvent(ev: ResponsesEvent): boolean {
-  return ev.type === 'response.failed' || ev.type === 'error';
-}
-
 /** Errors thrown while reading the body that are not already classified become network failures. */
 export function asUpstreamFailure(err: unknown, signal: AbortSignal): unknown {
   if (err instanceof UpstreamFailure) return err;
   if (signal.aborted) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new UpstreamFailure('network', `upstream stream broke: ${message}`, { cause: err });
+  return new UpstreamFailure('network', `upstream stream broke: ${scrubText(message)}`, { cause: err });
 }
 
 /** Usage numbers from a response.completed event, for pool.recordResult. */
 export function tokenCounts(events: readonly ResponsesEvent[]): { inputTokens?: number; outputTokens?: number } {
   for (let i = events.length - 1; i >= 0; i--) {
     const ev = events[i]!;
-    if (!TERMINAL_EVENTS.has(ev.type)) continue;
+    if (!isTerminalEvent(ev)) continue;
     const usage = (ev['response'] as { usage?: { input_tokens?: unknown; output_tokens?: unknown } } | undefined)?.usage;
     return {
       inputTokens: typeof usage?.input_tokens === 'number' ? usage.input_tokens : undefined,
@@ -77,7 +70,7 @@ export async function startAttempt(
   deps: HandlerDeps,
   account: PoolAccount,
   body: Record<string, unknown>,
-  call: CallOptions & { sessionId?: string },
+  call: CallOptions,
 ): Promise<StartedAttempt> {
   let stream: UpstreamStream;
   try {
@@ -112,7 +105,7 @@ export async function openStream(
   deps: HandlerDeps,
   account: PoolAccount,
   body: Record<string, unknown>,
-  call: CallOptions & { sessionId?: string },
+  call: CallOptions,
 ): Promise<OpenedStream> {
   const started = await startAttempt(deps, account, body, call);
   const { stream } = started;
@@ -123,7 +116,8 @@ export async function openStream(
       const next = await rest.next();
       if (next.done) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
       const ev = next.value;
-      if (isFailureEvent(ev)) throw failureFromEvent(ev);
+      const failure = failureFromEvent(ev);
+      if (failure) throw failure;
       head.push(ev);
       if (!PRELUDE_EVENTS.has(ev.type)) break;
     }
@@ -134,25 +128,78 @@ export async function openStream(
   return { account, stream, head, rest };
 }
 
-/** Reads every remaining event; throws UpstreamFailure on response.failed or a broken stream. */
+/**
+ * Reads every remaining event; throws UpstreamFailure on response.failed or a broken stream.
+ * Once the terminal event was read, the upstream stream is let go (releaseStream).
+ */
 export async function collectRest(opened: OpenedStream, signal: AbortSignal): Promise<ResponsesEvent[]> {
   const events = [...opened.head];
+  let terminal = opened.head.some(isTerminalEvent);
   try {
-    for (;;) {
+    while (!terminal) {
       const next = await opened.rest.next();
       if (next.done) break;
-      if (isFailureEvent(next.value)) throw failureFromEvent(next.value);
+      const failure = failureFromEvent(next.value);
+      if (failure) throw failure;
       events.push(next.value);
-      if (TERMINAL_EVENTS.has(next.value.type)) break;
+      terminal = isTerminalEvent(next.value);
     }
   } catch (err) {
     cancelQuietly(opened.stream);
     throw asUpstreamFailure(err, signal);
   }
-  if (!events.some((e) => TERMINAL_EVENTS.has(e.type))) {
-    throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
-  }
+  if (!terminal) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
+  releaseStream(opened.rest);
   return events;
+}
+
+/**
+ * After the terminal event: ends the iteration over the upstream body so its cleanup runs
+ * (the rest of the body is drained or the socket released) instead of waiting for the GC.
+ */
+export function releaseStream(rest: AsyncIterator<unknown>): void {
+  void rest.return?.().catch(() => undefined);
+}
+
+/**
+ * The whole non-streaming call: an attempt per account through the pool (retried on another
+ * account while nothing reached the client), every event read, the outcome recorded.
+ */
+export async function collectResponse(
+  deps: HandlerDeps,
+  body: Record<string, unknown>,
+  call: CallOptions & { affinityKey: string | undefined },
+): Promise<ResponsesEvent[]> {
+  const { opened, events } = await deps.pool.withAccount({ affinityKey: call.affinityKey, signal: call.signal }, async ({ account }) => {
+    const opened = await openStream(deps, account, body, call);
+    return { opened, events: await collectRest(opened, call.signal) };
+  });
+  recordOutcome(deps, opened.account.accountId, true, events, opened.stream.usage);
+  return events;
+}
+
+/** How a stream already committed to the client fails: what it sends, and what the pool records. */
+export interface MidStreamFailure {
+  /** The error for the client's in-band error chunk / response.failed event. */
+  api: ApiError;
+  /** The code of the response.failed event: the upstream's code or failure kind, or internal_error. */
+  code: string;
+  /** For recordOutcome: the upstream failure, or undefined for our own bugs (they do not cool the account down). */
+  failure: UpstreamFailure | undefined;
+}
+
+/**
+ * A failure after the first chunk reached the client (cannot be retried any more): upstream
+ * failures are logged at warn with kind and code, our own bugs at error with the whole error.
+ */
+export function midStreamFailure(deps: HandlerDeps, err: unknown): MidStreamFailure {
+  if (err instanceof UpstreamFailure) {
+    deps.log.warn({ kind: err.kind, code: err.code }, 'upstream failed mid-stream');
+    return { api: apiErrorFromFailure(err, deps.clock.now()), code: err.code ?? err.kind, failure: err };
+  }
+  deps.log.error({ err }, 'stream failed');
+  const api = new InternalError();
+  return { api, code: api.code ?? 'internal_error', failure: undefined };
 }
 
 export function recordOutcome(

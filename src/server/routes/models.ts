@@ -9,16 +9,16 @@ import type { RouteContext } from './context.js';
  */
 export const modelsRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   app.get<{ Querystring: { client_version?: string } }>('/v1/models', async (req) => {
-    if (req.query.client_version !== undefined) return { models: await ctx.catalog.backendModels() };
-    return { object: 'list', data: await ctx.catalog.list() };
+    if (req.query.client_version !== undefined) return { models: await ctx.handlers.catalog.backendModels() };
+    return { object: 'list', data: await ctx.handlers.catalog.list() };
   });
 
   app.get<{ Params: { id: string } }>('/v1/models/:id', async (req) => {
-    const models = await ctx.catalog.list();
+    const models = await ctx.handlers.catalog.list();
     const found = models.find((m) => m.id === req.params.id);
     if (!found) throw modelNotFound(req.params.id, models.map((m) => m.id));
     return found;
   });
 
-  app.get('/backend-api/codex/models', async () => ({ models: await ctx.catalog.backendModels() }));
+  app.get('/backend-api/codex/models', async () => ({ models: await ctx.handlers.catalog.backendModels() }));
 };
