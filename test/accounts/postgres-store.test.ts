@@ -2,9 +2,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Credential } from '../../src/accounts/credential.js';
 import { PostgresAccountStore } from '../../src/accounts/postgres-store.js';
+import { testPostgresUrl } from '../support/postgres-url.js';
 
-// PostgreSQL on 127.0.0.1:5432 (trust auth, database `test`); .ci/run starts it. Never skipped.
-const URL = process.env.CLIPROXY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// PostgreSQL: the embedded server the global setup starts, or CLIPROXY_TEST_POSTGRES_URL.
+const URL = testPostgresUrl();
 const table = `cliproxy_test_${process.pid}_${Date.now() % 100000}`;
 
 function credential(id: string, over: Partial<Credential> = {}): Credential {

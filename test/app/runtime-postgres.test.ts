@@ -8,9 +8,10 @@ import { createRuntime } from '../../src/app/runtime.js';
 import { credentialFromTokens } from '../../src/auth/credential-from-tokens.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { testPostgresUrl } from '../support/postgres-url.js';
 
-// PostgreSQL on 127.0.0.1:5432 (trust auth, database `test`), as in test/accounts/postgres-store.test.ts.
-const URL = process.env.CLIPROXY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// PostgreSQL: the embedded server the global setup starts, or CLIPROXY_TEST_POSTGRES_URL.
+const URL = testPostgresUrl();
 const TABLE = `runtime_pg_${process.pid}`;
 
 let sandbox: Sandbox;

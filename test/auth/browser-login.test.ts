@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../support/browser.js';
 import { browserLogin, type BrowserLoginDeps } from '../../src/auth/browser-login.js';
 import { readClaims } from '../../src/auth/id-token-claims.js';
 import { LoginError } from '../../src/auth/login-error.js';
@@ -9,8 +10,6 @@ import { generatePkce } from '../../src/auth/pkce.js';
 import { CODEX_CLIENT_ID, startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { ManualClock, systemClock } from '../../src/util/clock.js';
 import { capture } from './helpers.js';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let sandbox: Sandbox;
 let browser: Browser | undefined;
@@ -74,7 +73,7 @@ describe('browser login against the sandbox', () => {
   });
 
   it('headless Chromium: Approve on the sandbox sign-in page', async () => {
-    browser ??= await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser ??= await launchBrowser();
     const page = await browser.newPage();
     const t = deps({ openBrowser: async (u) => void page.goto(u) });
     const login = browserLogin(t.d);
@@ -90,7 +89,7 @@ describe('browser login against the sandbox', () => {
   });
 
   it('Deny: stops with the provider description', async () => {
-    browser ??= await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser ??= await launchBrowser();
     const page = await browser.newPage();
     const t = deps({ openBrowser: async (u) => void page.goto(u) });
     const login = browserLogin(t.d).catch((e: unknown) => e);

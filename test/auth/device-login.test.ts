@@ -1,13 +1,12 @@
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../support/browser.js';
 import { deviceLogin, type DeviceLoginDeps } from '../../src/auth/device-login.js';
 import { readClaims } from '../../src/auth/id-token-claims.js';
 import { LoginError } from '../../src/auth/login-error.js';
 import { CODEX_CLIENT_ID, startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { systemClock } from '../../src/util/clock.js';
 import { capture, json, tinyServer } from './helpers.js';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let sandbox: Sandbox;
 let browser: Browser | undefined;
@@ -57,7 +56,7 @@ describe('device login against the sandbox', () => {
   });
 
   it('a person enters the code in headless Chromium (a wrong code first shows "Invalid device code")', async () => {
-    browser ??= await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser ??= await launchBrowser();
     const page = await browser.newPage();
     const t = deps();
     const login = deviceLogin(t.d);
@@ -77,7 +76,7 @@ describe('device login against the sandbox', () => {
   });
 
   it('Deny on the device page stops with the reason', async () => {
-    browser ??= await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser ??= await launchBrowser();
     const page = await browser.newPage();
     const t = deps();
     const login = deviceLogin(t.d).catch((e: unknown) => e);

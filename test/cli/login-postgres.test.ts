@@ -4,9 +4,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { fakeCli } from '../auth/cli-context.js';
+import { testPostgresUrl } from '../support/postgres-url.js';
 
-// PostgreSQL on 127.0.0.1:5432 (trust auth, database `test`), as in test/accounts/postgres-store.test.ts.
-const URL = process.env.CLIPROXY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// PostgreSQL: the embedded server the global setup starts, or CLIPROXY_TEST_POSTGRES_URL.
+const URL = testPostgresUrl();
 const TABLE = `login_cli_${process.pid}`;
 
 let sandbox: Sandbox;

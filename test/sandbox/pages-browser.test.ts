@@ -2,16 +2,13 @@
  * The sign-in and device pages driven by a real browser (headless Chromium through
  * playwright-core), clicking the stable element ids.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../support/browser.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { CLIENT_ID, authorizeUrl, decodeJwt, pkcePair, postForm, postJson } from './helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let sb: Sandbox;
 let browser: Browser;
@@ -19,11 +16,9 @@ let callback: Server;
 let redirectUri: string;
 const callbacks: URLSearchParams[] = [];
 
-// Chromium comes from Debian's `chromium` package (.ci/run installs it; locally: apt-get install chromium).
-// The test fails rather than skips when it is missing.
+// Chromium comes from test/support/browser.ts (Debian's where present, else @sparticuz/chromium's).
 describe('sandbox pages in a browser', () => {
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
     sb = await startSandbox({ quiet: true });
     callback = createServer((req, res) => {
       const u = new URL(req.url ?? '/', 'http://localhost');
@@ -32,7 +27,7 @@ describe('sandbox pages in a browser', () => {
     });
     await new Promise<void>((r) => callback.listen(0, '127.0.0.1', r));
     redirectUri = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/auth/callback`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchBrowser();
   });
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import OpenAI from 'openai';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sseData, startStack, type Stack } from './stack.js';
 
@@ -23,24 +23,18 @@ function post(path: string, body: unknown, signal?: AbortSignal): Promise<Respon
   });
 }
 
-function runCurl(args: string[]): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/curl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout }));
-  });
-}
-
 describe('chat completions streaming', () => {
-  it('curl sees an SSE stream that ends with data: [DONE]', async () => {
+  it('a raw HTTP client (undici, no SSE library) sees an SSE stream that ends with data: [DONE]', async () => {
     const body = JSON.stringify({ model: 'gpt-5-codex', stream: true, messages: [{ role: 'user', content: 'Return OK.' }] });
-    const { code, stdout } = await runCurl([
-      '-sN', '--max-time', '20', `${stack.url}/v1/chat/completions`,
-      '-H', `Authorization: Bearer ${KEY}`, '-H', 'Content-Type: application/json', '-d', body,
-    ]);
-    expect(code).toBe(0);
+    const res = await request(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body,
+      bodyTimeout: 20_000,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    const stdout = await res.body.text();
     expect(stdout.endsWith('data: [DONE]\n\n')).toBe(true);
     const chunks = sseData(stdout).slice(0, -1).map((d) => JSON.parse(d) as { choices: { delta: { content?: string }; finish_reason: string | null }[] });
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('OK');
