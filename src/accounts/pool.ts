@@ -164,6 +164,40 @@ export class AccountPool {
     return plans;
   }
 
+  /** Why no account can serve, or null when at least one is usable (readiness). */
+  unusableReason(): string | null {
+    if (this.size().usable > 0) return null;
+    return this.noUsableAccountError(this.sortedEntries()).message;
+  }
+
+  /**
+   * Disables or enables an account in the store (so every process and every restart sees it),
+   * under its refresh lock so no refresh writes over the flag; the pool follows at once.
+   * Null when the store has no such account.
+   */
+  async setDisabled(accountId: string, disabled: boolean): Promise<AccountStatus | null> {
+    const found = await this.store.withRefreshLock(accountId, async () => {
+      const stored = await this.store.load(accountId);
+      if (!stored) return false;
+      if (stored.credential.disabled !== disabled) await this.store.save({ ...stored.credential, disabled });
+      return true;
+    });
+    if (!found) return null;
+    await this.reload();
+    return this.entries.get(accountId)?.status(this.clock.now()) ?? null;
+  }
+
+  /** Removes an account from the store and the pool; returns what was stored (to revoke its tokens), or null. */
+  async removeAccount(accountId: string): Promise<StoredAccount | null> {
+    const stored = await this.store.withRefreshLock(accountId, async () => {
+      const s = await this.store.load(accountId);
+      if (s) await this.store.remove(accountId);
+      return s;
+    });
+    await this.reload();
+    return stored;
+  }
+
   /** Forces a refresh of one account (single-flight, under the store lock). Resolves false when the account is unknown or the refresh failed. */
   async refreshAccount(accountId: string): Promise<boolean> {
     const e = this.entries.get(accountId);

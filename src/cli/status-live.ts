@@ -1,11 +1,13 @@
 /**
  * Asking a running `cliproxy serve` for its per-account state: GET /v0/management/accounts on
  * the configured host and port (a wildcard bind address is reached over loopback), with the
- * first configured API key. Nothing listening there (refused, timed out) is not an error: the
- * caller then reads the files.
+ * management key (the plain key from CLIPROXY_MANAGEMENT_KEY or a not-yet-hashed config file;
+ * a hashed key cannot be sent). Nothing listening there (refused, timed out) is not an error:
+ * the caller then reads the files.
  */
 import type { AccountStatus } from '../accounts/account-state.js';
 import type { Config } from '../config/schema.js';
+import { isManagementKeyHash } from '../server/management/key.js';
 import { formatUrl } from '../server/url.js';
 
 export const LIVE_STATUS_PATH = '/v0/management/accounts';
@@ -47,12 +49,26 @@ function looksLikeStatuses(value: unknown): value is AccountStatus[] {
   );
 }
 
-export async function fetchLiveStatus(config: Pick<Config, 'host' | 'port' | 'apiKeys'>, opts: LiveStatusOptions = {}): Promise<LiveStatusResult> {
+/** The management key `cliproxy status` can send: a plain key (env or an unhashed file), never a hash. */
+export function sendableManagementKey(management: Pick<Config['management'], 'secretKey'>): string | undefined {
+  const key = management.secretKey;
+  return key !== null && !isManagementKeyHash(key) ? key : undefined;
+}
+
+function refusal(status: number, sentKey: boolean): string {
+  if (status === 404) return 'its management API is off (start it with remote-management.secret-key or CLIPROXY_MANAGEMENT_KEY)';
+  if (status === 401) return sentKey ? 'it refused the management key (401)' : 'it needs the management key: set CLIPROXY_MANAGEMENT_KEY (401)';
+  if (status === 403) return 'its management API only answers on loopback (403)';
+  if (status === 429) return 'too many wrong management keys from here; it locked this address out for a minute (429)';
+  return `it answered HTTP ${status}`;
+}
+
+export async function fetchLiveStatus(config: Pick<Config, 'host' | 'port' | 'management'>, opts: LiveStatusOptions = {}): Promise<LiveStatusResult> {
   const url = serverBaseUrl(config);
   if (config.port === 0) return { kind: 'absent', url };
   const doFetch = opts.fetch ?? fetch;
   const headers: Record<string, string> = { accept: 'application/json' };
-  const key = config.apiKeys[0];
+  const key = sendableManagementKey(config.management);
   if (key !== undefined) headers.authorization = `Bearer ${key}`;
   const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_LIVE_TIMEOUT_MS);
   let res: Response;
@@ -68,10 +84,7 @@ export async function fetchLiveStatus(config: Pick<Config, 'host' | 'port' | 'ap
   } catch {
     body = undefined;
   }
-  if (!res.ok) {
-    const why = res.status === 401 ? 'it refused the API key (401)' : `it answered HTTP ${res.status}`;
-    return { kind: 'unusable', url, reason: why };
-  }
+  if (!res.ok) return { kind: 'unusable', url, reason: refusal(res.status, key !== undefined) };
   const accounts = typeof body === 'object' && body !== null ? (body as { accounts?: unknown }).accounts : undefined;
   if (!looksLikeStatuses(accounts)) return { kind: 'unusable', url, reason: 'its answer is not a cliproxy account list' };
   return { kind: 'live', url, accounts };

@@ -124,7 +124,12 @@ export function rowFromLive(a: AccountStatus, now: number): StatusRow {
  * duplicate files, and accounts it has not loaded (yet). Sorted like the file view.
  */
 export function mergeLiveRows(fileRows: StatusRow[], live: AccountStatus[], now: number): StatusRow[] {
-  const rows = live.map((a) => rowFromLive(a, now));
+  // the server masks emails and file names: the store's row has them in full
+  const rows = live.map((a) => {
+    const row = rowFromLive(a, now);
+    const stored = fileRows.find((r) => r.accountId === a.accountId);
+    return stored ? { ...row, email: stored.email, file: stored.file } : row;
+  });
   const known = new Set(live.map((a) => a.accountId));
   for (const r of fileRows) if (r.accountId === null || !known.has(r.accountId)) rows.push(r);
   return sortRows(rows);

@@ -137,7 +137,20 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       leadSeconds: f.refresh?.['lead-seconds'] ?? 300,
     },
     store: resolveStore(env, f),
+    management: resolveManagement(env, f),
     source: file ?? 'defaults',
+  };
+}
+
+function resolveManagement(env: NodeJS.ProcessEnv, f: ConfigFile): Config['management'] {
+  const fromEnv = env.CLIPROXY_MANAGEMENT_KEY?.trim();
+  if (fromEnv !== undefined && fromEnv !== '' && fromEnv.length < 8) throw new ConfigError('CLIPROXY_MANAGEMENT_KEY: the management key must be at least 8 characters');
+  const fromFile = f['remote-management']?.['secret-key'];
+  const secretKey = fromEnv || fromFile || null;
+  return {
+    secretKey,
+    keyFrom: fromEnv ? 'env' : fromFile ? 'file' : null,
+    allowRemote: f['remote-management']?.['allow-remote'] ?? false,
   };
 }
 

@@ -57,6 +57,13 @@ export const fileSchema = z
       })
       .strict()
       .optional(),
+    'remote-management': z
+      .object({
+        'secret-key': z.string().min(8, 'the management key must be at least 8 characters').optional(),
+        'allow-remote': z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     store: z
       .object({
         type: z.enum(['file', 'postgres']).optional(),
@@ -105,6 +112,16 @@ export interface Config {
     type: 'file' | 'postgres';
     postgresUrl?: string;
     postgresTable: string;
+  };
+  /**
+   * The management API (/v0/management/*, /dashboard): off while secretKey is null. secretKey is
+   * the key as configured (a plain key, or the scrypt hash the server writes back in its place);
+   * keyFrom says where it came from (a plain key from the file is hashed into the file at start).
+   */
+  management: {
+    secretKey: string | null;
+    keyFrom: 'file' | 'env' | null;
+    allowRemote: boolean;
   };
   /** Where the config came from: a file path, or 'defaults'. */
   source: string;

@@ -17,7 +17,9 @@ import { chatCompletionsRoutes } from './routes/chat-completions.js';
 import type { RouteContext } from './routes/context.js';
 import { modelsRoutes } from './routes/models.js';
 import { responsesRoutes } from './routes/responses.js';
-import { accountsStatusRoutes } from './routes/accounts-status.js';
+import { managementApi } from './management/index.js';
+import { ManagementKeyVerifier } from './management/key.js';
+import { TokenClient } from '../auth/token-client.js';
 import { ActiveStreams } from './active-streams.js';
 import { STREAM_SHUTDOWN_GRACE_MS } from './shutdown.js';
 
@@ -28,11 +30,13 @@ export interface ServerDeps {
   clock: Clock;
   /** false: no logs (tests); true: pino to stdout; an object: pino options (e.g. {stream}). Default true. */
   logger?: boolean | Record<string, unknown>;
+  /** Revokes a removed account's refresh token (management API); default: the configured issuer's /oauth/revoke. */
+  revoke?: (refreshToken: string) => Promise<void>;
   /** How long close() waits for streams in progress to send their ending; default 1000 ms. */
   streamShutdownGraceMs?: number;
 }
 
-const QUIET_ROUTES = new Set(['/healthz', '/metrics']);
+const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
 function loggerOptions(logger: ServerDeps['logger'], debug: boolean): FastifyServerOptions['logger'] {
   if (logger === false) return false;
@@ -91,9 +95,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     else req.log.info(line, 'request');
   });
 
+  // liveness: 200 whenever the process serves
   app.get('/healthz', async () => {
     const accounts = pool.size();
     return { status: accounts.usable > 0 ? 'ok' : 'no_usable_accounts', accounts };
+  });
+  // readiness: 200 while at least one account can serve, else 503 with the reason
+  app.get('/readyz', async (_req, reply) => {
+    const accounts = pool.size();
+    const reason = pool.unusableReason();
+    if (reason !== null) return reply.code(503).send({ status: 'not_ready', reason, accounts });
+    return { status: 'ready', accounts };
   });
 
   await app.register(async (api) => {
@@ -105,8 +117,20 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       reply.type(metrics.registry.contentType);
       return metrics.registry.metrics();
     });
-    await api.register(accountsStatusRoutes, { pool });
   });
+
+  const managementKey = config.management.secretKey;
+  if (managementKey !== null) {
+    const tokens = new TokenClient({ issuer: config.codex.issuer, clientId: config.codex.clientId, timeoutMs: 5000 });
+    await app.register(managementApi, {
+      verifier: await ManagementKeyVerifier.fromConfigured(managementKey),
+      allowRemote: config.management.allowRemote,
+      pool,
+      clock,
+      revoke: deps.revoke ?? ((token) => tokens.revoke(token)),
+      log: app.log,
+    });
+  }
 
   return app;
 }

@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { buildServer } from './app.js';
 import { assertHostAllowed } from './host-policy.js';
 import { formatUrl } from './url.js';
+import { hashKeyInConfigFile, isManagementKeyHash } from './management/key.js';
 
 export interface StartServerDeps {
   clock?: Clock;
@@ -59,8 +60,27 @@ export function bufferingLogger(): { log: Logger; setTarget(l: Logger): void } {
   };
 }
 
-export async function startServer(config: Config, deps: StartServerDeps): Promise<ServerHandle> {
-  assertHostAllowed(config.host, config.apiKeys);
+/**
+ * A plain management key in the config file is replaced there by its hash before anything
+ * else (as CLIProxyAPI does), so the file never keeps it. When the file cannot be written the
+ * key is hashed in memory only and a warning says so.
+ */
+async function hashManagementKeyAtStart(config: Config, stderr: Writable): Promise<{ config: Config; hashedInto: string | null }> {
+  const key = config.management.secretKey;
+  if (config.management.keyFrom !== 'file' || key === null || isManagementKeyHash(key)) return { config, hashedInto: null };
+  try {
+    const hash = await hashKeyInConfigFile(config.source);
+    if (hash === null) return { config, hashedInto: null };
+    return { config: { ...config, management: { ...config.management, secretKey: hash } }, hashedInto: config.source };
+  } catch (err) {
+    stderr.write(`Warning: could not write the hashed management key into ${config.source} (${(err as NodeJS.ErrnoException).code ?? 'error'}); it stays in plain text there.\n`);
+    return { config, hashedInto: null };
+  }
+}
+
+export async function startServer(configIn: Config, deps: StartServerDeps): Promise<ServerHandle> {
+  assertHostAllowed(configIn.host, configIn.apiKeys);
+  const { config, hashedInto } = await hashManagementKeyAtStart(configIn, deps.stderr);
   const clock = deps.clock ?? systemClock;
   const poolLog = bufferingLogger();
   const ownsRuntime = deps.runtime === undefined;
@@ -97,6 +117,8 @@ export async function startServer(config: Config, deps: StartServerDeps): Promis
   deps.stdout.write(`Loaded ${total} Codex account${total === 1 ? '' : 's'}${total !== usable ? ` (${usable} usable now)` : ''}\n`);
   if (total === 0) deps.stdout.write(`No accounts in ${runtime.store.description}: sign one in with \`cliproxy login\`.\n`);
   if (config.apiKeys.length === 0) deps.stdout.write('No api-keys configured: accepting requests without a key (loopback only).\n');
+  if (hashedInto) deps.stdout.write(`remote-management.secret-key in ${hashedInto} replaced by its scrypt hash.\n`);
+  if (config.management.secretKey !== null) deps.stdout.write(`Management API at ${url}/v0/management, dashboard at ${url}/dashboard\n`);
 
   let closing: Promise<void> | undefined;
   return {

@@ -74,3 +74,10 @@ export function scrubText(text: string, extraSecrets: readonly string[] = []): s
   }
   return out;
 }
+
+/** An email for display where the full address must not appear: `alice@example.com` → `a***@example.com`. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  if (at <= 0) return email.length > 0 ? `${email[0]}***` : email;
+  return `${email[0]}***${email.slice(at)}`;
+}

@@ -3,6 +3,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountStatus } from '../../src/accounts/account-state.js';
 import { fetchLiveStatus, reachableHost, serverBaseUrl } from '../../src/cli/status-live.js';
+import { hashManagementKey } from '../../src/server/management/key.js';
 import { liveCells, mergeLiveRows, type StatusRow } from '../../src/cli/status.js';
 
 let closeMe: (() => Promise<void>) | undefined;
@@ -62,10 +63,10 @@ describe('fetchLiveStatus', () => {
         sockets.forEach((s) => s.destroy());
         tcp.close(() => resolve());
       });
-    expect(await fetchLiveStatus({ host: '127.0.0.1', port, apiKeys: [] }, { timeoutMs: 100 })).toEqual({ kind: 'absent', url: `http://127.0.0.1:${port}` });
+    expect(await fetchLiveStatus({ host: '127.0.0.1', port, management: { secretKey: null, keyFrom: null, allowRemote: false } }, { timeoutMs: 100 })).toEqual({ kind: 'absent', url: `http://127.0.0.1:${port}` });
   });
 
-  it('sends the first API key and rejects answers that are not an account list', async () => {
+  it('sends the plain management key (never a hash) and rejects answers that are not an account list', async () => {
     const seen: (string | undefined)[] = [];
     let body = '{"accounts":[]}';
     const http = createHttpServer((req, res) => {
@@ -75,9 +76,12 @@ describe('fetchLiveStatus', () => {
     });
     const port = await listen(http);
     closeMe = () => new Promise<void>((resolve) => http.close(() => resolve()));
-    const config = { host: '127.0.0.1', port, apiKeys: ['first-key-0001', 'second-key-002'] };
+    const config = { host: '127.0.0.1', port, management: { secretKey: 'plain-mgmt-key-01', keyFrom: 'env' as const, allowRemote: false } };
     expect(await fetchLiveStatus(config)).toEqual({ kind: 'live', url: `http://127.0.0.1:${port}`, accounts: [] });
-    expect(seen).toEqual(['Bearer first-key-0001']);
+    expect(seen).toEqual(['Bearer plain-mgmt-key-01']);
+    const hashed = { ...config, management: { ...config.management, secretKey: await hashManagementKey('plain-mgmt-key-01'), keyFrom: 'file' as const } };
+    await fetchLiveStatus(hashed);
+    expect(seen).toEqual(['Bearer plain-mgmt-key-01', undefined]);
     body = '{"hello":"world"}';
     expect(await fetchLiveStatus(config)).toMatchObject({ kind: 'unusable', reason: 'its answer is not a cliproxy account list' });
     expect(await fetchLiveStatus({ ...config, port: 0 })).toMatchObject({ kind: 'absent' });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,8 @@ import { fakeCli } from '../auth/cli-context.js';
  * accounts minted in the sandbox: the live view, the API key, the fallback to the files, --offline.
  */
 const API_KEY = 'status-live-key-0001';
+const MGMT_KEY = 'status-live-mgmt-key-01';
+const WITH_KEY = { CLIPROXY_MANAGEMENT_KEY: MGMT_KEY };
 let sandbox: Sandbox;
 let root: string;
 let authDir: string;
@@ -30,7 +32,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function configFile(name: string, o: { host: string; port: number; apiKeys?: string[] }): string {
+function configFile(name: string, o: { host: string; port: number; apiKeys?: string[]; managementKey?: string }): string {
   const file = path.join(root, name);
   const lines = [
     `host: ${JSON.stringify(o.host)}`,
@@ -41,6 +43,7 @@ function configFile(name: string, o: { host: string; port: number; apiKeys?: str
     'codex:',
     `  issuer: ${JSON.stringify(sandbox.issuer)}`,
     `  base-url: ${JSON.stringify(sandbox.baseUrl)}`,
+    ...(o.managementKey ? ['remote-management:', `  secret-key: ${JSON.stringify(o.managementKey)}`] : []),
   ];
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
@@ -69,8 +72,8 @@ interface JsonStatus {
   accounts: Array<{ email: string | null; state: string; detail: string | null; stats?: Record<string, unknown> }>;
 }
 
-async function status(file: string, ...extra: string[]): Promise<{ out: string; err: string; code: number }> {
-  const cli = await fakeCli();
+async function status(file: string, env: Record<string, string>, ...extra: string[]): Promise<{ out: string; err: string; code: number }> {
+  const cli = await fakeCli({ env });
   const code = await cli.run(['status', '--config', file, ...extra]);
   return { out: cli.stdout.text(), err: cli.stderr.text(), code };
 }
@@ -101,15 +104,18 @@ afterAll(async () => {
 describe('cliproxy status with a running server', () => {
   it('shows the server\'s live counts (table and --json), cooling with its end, and still the corrupt file', async () => {
     const port = await freePort();
-    const file = configFile('live.yaml', { host: '127.0.0.1', port });
+    const file = configFile('live.yaml', { host: '127.0.0.1', port, managementKey: MGMT_KEY });
     const srv = await serve(file);
+    // the server replaced the plain key in the file by its hash: status sends the key from the environment
+    expect(readFileSync(file, 'utf8')).not.toContain(MGMT_KEY);
+    expect(readFileSync(file, 'utf8')).toMatch(/secret-key: "?scrypt\$16384\$8\$1\$/);
     await chat(srv.url, 'Return OK.');
     await chat(srv.url, 'Return OK.');
     sandbox.addFault({ kind: 'status', status: 429, account: 'alice@example.com', times: 1, resetsInSeconds: 600 });
     // round-robin hands alice out within two requests: she gets the 429 and bob serves the request
     for (let i = 0; i < 2 && srv.runtime.pool.snapshot().every((x) => x.state !== 'cooling'); i++) await chat(srv.url, 'Return OK.');
 
-    const table = await status(file);
+    const table = await status(file, WITH_KEY);
     expect(table.code).toBe(0);
     expect(table.err).toBe(`(live from the server at http://127.0.0.1:${port})\n`);
     const lines = table.out.trimEnd().split('\n');
@@ -130,7 +136,7 @@ describe('cliproxy status with a running server', () => {
     expect(bob).toContain(`${counts('bob@example.com')} `);
     expect(lines.find((l) => l.includes('codex-broken.json'))).toMatch(/^-\s+-\s+corrupt \(not valid JSON.*\s-$/);
 
-    const json = await status(file, '--json');
+    const json = await status(file, WITH_KEY, '--json');
     const parsed = JSON.parse(json.out) as JsonStatus;
     expect(parsed).toMatchObject({ authDir, source: 'server', server: `http://127.0.0.1:${port}` });
     const byEmail = Object.fromEntries(parsed.accounts.map((a) => [a.email ?? 'corrupt', a]));
@@ -151,13 +157,13 @@ describe('cliproxy status with a running server', () => {
     expect(json.out).not.toMatch(/eyJ|rt_/);
   });
 
-  it('reaches a server bound to 0.0.0.0 over loopback with the first configured API key; a wrong key falls back to the files', async () => {
+  it('reaches a server bound to 0.0.0.0 over loopback with the management key; an API key or no key falls back to the files', async () => {
     const port = await freePort();
-    const file = configFile('keyed.yaml', { host: '0.0.0.0', port, apiKeys: [API_KEY, 'second-key-000002'] });
+    const file = configFile('keyed.yaml', { host: '0.0.0.0', port, apiKeys: [API_KEY, 'second-key-000002'], managementKey: MGMT_KEY });
     const srv = await serve(file);
     await chat(srv.url, 'Return OK.', API_KEY);
 
-    const live = await status(file, '--json');
+    const live = await status(file, WITH_KEY, '--json');
     expect(live.err).toBe(`(live from the server at http://127.0.0.1:${port})\n`);
     const parsed = JSON.parse(live.out) as JsonStatus;
     expect(parsed.source).toBe('server');
@@ -165,12 +171,16 @@ describe('cliproxy status with a running server', () => {
     expect(served).toBeGreaterThanOrEqual(1);
     expect(parsed.accounts.reduce((n, a) => n + Number(a.stats?.successes ?? 0), 0)).toBe(served);
 
-    const wrong = configFile('wrong-key.yaml', { host: '127.0.0.1', port, apiKeys: ['not-the-right-key-9'] });
-    const fallback = await status(wrong, '--json');
+    const wrong = configFile('wrong-key.yaml', { host: '127.0.0.1', port, apiKeys: [API_KEY] });
+    const fallback = await status(wrong, { CLIPROXY_MANAGEMENT_KEY: API_KEY }, '--json');
     expect(fallback.code).toBe(0);
-    expect(fallback.err).toBe(`(the server at http://127.0.0.1:${port} did not give its account state: it refused the API key (401); showing the files)\n`);
-    expect(fallback.err).not.toContain('not-the-right-key-9');
+    expect(fallback.err).toBe(`(the server at http://127.0.0.1:${port} did not give its account state: it refused the management key (401); showing the files)\n`);
+    expect(fallback.err).not.toContain(API_KEY);
     expect((JSON.parse(fallback.out) as JsonStatus).source).toBe('files');
+    const keyless = await status(file, {}, '--json');
+    expect(keyless.err).toBe(
+      `(the server at http://127.0.0.1:${port} did not give its account state: it needs the management key: set CLIPROXY_MANAGEMENT_KEY (401); showing the files)\n`,
+    );
   });
 
   it('--offline reads the files even while a server runs', async () => {
@@ -178,7 +188,9 @@ describe('cliproxy status with a running server', () => {
     const file = configFile('offline.yaml', { host: '127.0.0.1', port });
     const srv = await serve(file);
     await chat(srv.url, 'Return OK.');
-    const offline = await status(file, '--offline', '--json');
+    const off = await status(file, WITH_KEY);
+    expect(off.err).toContain('its management API is off (start it with remote-management.secret-key or CLIPROXY_MANAGEMENT_KEY)');
+    const offline = await status(file, WITH_KEY, '--offline', '--json');
     expect(offline.err).toBe('');
     const parsed = JSON.parse(offline.out) as JsonStatus;
     expect(parsed.source).toBe('files');
@@ -186,7 +198,7 @@ describe('cliproxy status with a running server', () => {
     expect(parsed.accounts.map((a) => a.state).sort()).toEqual(['corrupt', 'ready', 'ready']);
     expect(parsed.accounts.every((a) => a.stats === undefined)).toBe(true);
 
-    const table = await status(file, '--offline');
+    const table = await status(file, {}, '--offline');
     expect(table.out.split('\n')[1]).toMatch(/FILE$/);
   });
 });
@@ -194,13 +206,13 @@ describe('cliproxy status with a running server', () => {
 describe('cliproxy status without a server', () => {
   it('falls back to the files silently when nothing listens on the port', async () => {
     const file = configFile('none.yaml', { host: '127.0.0.1', port: await freePort(), apiKeys: [API_KEY] });
-    const r = await status(file);
+    const r = await status(file, WITH_KEY);
     expect(r.code).toBe(0);
     expect(r.err).toBe('');
     const lines = r.out.trimEnd().split('\n');
     expect(lines[1]).toMatch(/^EMAIL\s+PLAN\s+STATE\s+EXPIRES\s+LAST REFRESH\s+FILE$/);
     expect(lines).toHaveLength(2 + 3);
-    const json = JSON.parse((await status(file, '--json')).out) as JsonStatus;
+    const json = JSON.parse((await status(file, WITH_KEY, '--json')).out) as JsonStatus;
     expect(json).toMatchObject({ source: 'files', server: null });
   });
 });

@@ -110,6 +110,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { CLIPROXY_STORE: 'redis' }, cwd: tempDir() })).toThrow(/CLIPROXY_STORE/);
   });
 
+  it('remote-management: off by default; key from the file or CLIPROXY_MANAGEMENT_KEY (env wins); allow-remote', () => {
+    expect(loadConfig({ env: {}, cwd: tempDir() }).management).toEqual({ secretKey: null, keyFrom: null, allowRemote: false });
+    const dir = tempDir();
+    const file = writeConfig(dir, 'remote-management:\n  secret-key: file-key-000001\n  allow-remote: true\n');
+    expect(loadConfig({ env: {}, cwd: dir, flags: { config: file } }).management).toEqual({ secretKey: 'file-key-000001', keyFrom: 'file', allowRemote: true });
+    expect(loadConfig({ env: { CLIPROXY_MANAGEMENT_KEY: 'env-key-0000001' }, cwd: dir, flags: { config: file } }).management).toMatchObject({ secretKey: 'env-key-0000001', keyFrom: 'env' });
+    expect(() => loadConfig({ env: { CLIPROXY_MANAGEMENT_KEY: 'short' }, cwd: dir })).toThrow(/CLIPROXY_MANAGEMENT_KEY: the management key must be at least 8 characters/);
+    const bad = writeConfig(dir, 'remote-management:\n  secret-key: short\n', 'bad.yaml');
+    expect(() => loadConfig({ env: {}, cwd: dir, flags: { config: bad } })).toThrow(/remote-management.secret-key: the management key must be at least 8 characters/);
+  });
+
   it('a missing explicit config file is an error', () => {
     expect(() => loadConfig({ env: {}, cwd: tempDir(), flags: { config: 'nope.yaml' } })).toThrow(/Config file not found/);
   });
@@ -120,7 +131,7 @@ describe('loadConfig', () => {
     expect(c.modelAliases['gpt-4-code']).toBeDefined();
     const { readFileSync } = await import('node:fs');
     const text = readFileSync(example, 'utf8');
-    for (const key of ['host', 'port', 'auth-dir', 'api-keys', 'debug', 'max-body-mb', 'request-retry', 'model-aliases', 'models-cache-seconds', 'issuer', 'base-url', 'client-id', 'originator', 'request-timeout-seconds', 'strategy', 'session-affinity', 'session-affinity-ttl-seconds', 'transient-seconds', 'max-backoff-seconds', 'lead-seconds', 'type', 'postgres-url', 'postgres-table']) {
+    for (const key of ['host', 'port', 'auth-dir', 'api-keys', 'debug', 'max-body-mb', 'request-retry', 'model-aliases', 'models-cache-seconds', 'issuer', 'base-url', 'client-id', 'originator', 'request-timeout-seconds', 'strategy', 'session-affinity', 'session-affinity-ttl-seconds', 'transient-seconds', 'max-backoff-seconds', 'lead-seconds', 'type', 'postgres-url', 'postgres-table', 'secret-key', 'allow-remote']) {
       expect(text, key).toMatch(new RegExp(`^\\s*#?\\s*${key}:`, 'm'));
     }
   });

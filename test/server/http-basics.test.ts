@@ -147,14 +147,3 @@ describe('metrics', () => {
   });
 });
 
-describe('management', () => {
-  it('GET /v0/management/accounts lists account state without secrets, behind the API key', async () => {
-    expect((await fetch(`${stack.url}/v0/management/accounts`)).status).toBe(401);
-    const res = await fetch(`${stack.url}/v0/management/accounts`, { headers: { authorization: `Bearer ${KEY}` } });
-    const text = await res.text();
-    const body = JSON.parse(text) as { accounts: { email: string }[] };
-    expect(body.accounts.map((a) => a.email)).toEqual([stack.accounts[0]!.email]);
-    expect(text).not.toContain(stack.accounts[0]!.accessToken);
-    expect(text).not.toContain(stack.accounts[0]!.refreshToken);
-  });
-});

@@ -12,7 +12,8 @@ import { credentialFromTokens } from '../../src/auth/credential-from-tokens.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { startSandbox, type MintedAccount, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
-import { buildServer } from '../../src/server/app.js';
+import { buildServer, type ServerDeps } from '../../src/server/app.js';
+import type { AccountStore } from '../../src/accounts/store.js';
 import { systemClock } from '../../src/util/clock.js';
 
 export interface Stack {
@@ -30,6 +31,10 @@ export interface StackOptions {
   apiKeys?: string[];
   sandbox?: SandboxOptions;
   configure?: (c: Config) => void;
+  /** Where the accounts go (default: a fresh MemoryAccountStore). */
+  store?: AccountStore;
+  /** ServerDeps.logger (default false: no logs). */
+  logger?: ServerDeps['logger'];
 }
 
 export function testConfig(sandbox: Sandbox, dir: string): Config {
@@ -44,7 +49,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const sandbox = await startSandbox({ quiet: true, deviceIntervalSeconds: 1, ...opts.sandbox });
   const dir = mkdtempSync(path.join(tmpdir(), 'cliproxy-server-test-'));
   const accounts: MintedAccount[] = [];
-  const store = new MemoryAccountStore();
+  const store = opts.store ?? new MemoryAccountStore();
   for (let i = 0; i < (opts.accounts ?? 1); i++) {
     const minted = sandbox.mintAccount({ email: `user${i}@example.com` });
     accounts.push(minted);
@@ -55,7 +60,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   config.apiKeys = opts.apiKeys ?? [];
   opts.configure?.(config);
   const runtime = await createRuntime(config, { store });
-  const app = await buildServer({ config, pool: runtime.pool, upstream: runtime.upstream, clock: systemClock, logger: false });
+  const app = await buildServer({ config, pool: runtime.pool, upstream: runtime.upstream, clock: systemClock, logger: opts.logger ?? false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
