@@ -117,6 +117,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     requestRetry: f['request-retry'] ?? 3,
     modelAliases: f['model-aliases'] ?? {},
     modelsCacheSeconds: f['models-cache-seconds'] ?? 300,
+    claudeModels: f['claude-models'] ?? {},
     codex: {
       issuer: env.CLIPROXY_CODEX_ISSUER ? envUrl('CLIPROXY_CODEX_ISSUER', env.CLIPROXY_CODEX_ISSUER) : (f.codex?.issuer ?? DEFAULT_ISSUER),
       baseUrl: env.CLIPROXY_CODEX_BASE_URL ? envUrl('CLIPROXY_CODEX_BASE_URL', env.CLIPROXY_CODEX_BASE_URL) : (f.codex?.['base-url'] ?? DEFAULT_BASE_URL),

@@ -13,6 +13,13 @@ export const urlSchema = z.string().url().transform((s) => s.replace(/\/+$/, '')
 const url = urlSchema;
 const port = z.number().int().min(0).max(65535);
 
+export const reasoningEfforts = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+
+/** A `claude-models` entry: `gpt-5.1-codex` or `{model: gpt-5.1-codex, effort: high}`. */
+const claudeModelEntry = z
+  .union([z.string().min(1), z.object({ model: z.string().min(1), effort: z.enum(reasoningEfforts).optional() }).strict()])
+  .transform((v) => (typeof v === 'string' ? { model: v } : v));
+
 export const routingStrategies = ['round-robin', 'fill-first', 'least-used'] as const;
 
 export const fileSchema = z
@@ -26,6 +33,7 @@ export const fileSchema = z
     'request-retry': z.number().int().min(0).max(20).optional(),
     'model-aliases': z.record(z.string().min(1), z.string().min(1)).optional(),
     'models-cache-seconds': z.number().int().min(0).optional(),
+    'claude-models': z.record(z.string().min(1), claudeModelEntry).optional(),
     codex: z
       .object({
         issuer: url.optional(),
@@ -88,6 +96,8 @@ export interface Config {
   requestRetry: number;
   modelAliases: Record<string, string>;
   modelsCacheSeconds: number;
+  /** Anthropic model name (exact, or family opus/sonnet/haiku) → Codex model and effort, for /v1/messages. */
+  claudeModels: Record<string, { model: string; effort?: (typeof reasoningEfforts)[number] }>;
   codex: {
     issuer: string;
     baseUrl: string;

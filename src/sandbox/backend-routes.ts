@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import type { SandboxAccount } from './accounts.js';
 import type { SandboxCore } from './core.js';
 import { bearerToken, headerValue, HttpError, readBodyText, sendAuthError, sendJson, type Request } from './http.js';
-import { planReply } from './model-replies.js';
+import { isIssuedReasoning, planReply } from './model-replies.js';
 import { usageHeaders } from './quota.js';
 import { completedEvents, computeUsage, failedEvents, type ResponseIdentity } from './response-events.js';
 import { streamEvents } from './sse-writer.js';
@@ -60,7 +60,28 @@ function validate(body: Record<string, unknown>, models: readonly string[]): str
     return `The '${model}' model is not supported when using Codex with a ChatGPT account.`;
   }
   if (typeof body.input !== 'string' && !Array.isArray(body.input)) return 'Input must be a list';
+  if (Array.isArray(body.input)) {
+    for (const [i, item] of body.input.entries()) {
+      const problem = reasoningItemProblem(item, i);
+      if (problem) return problem;
+    }
+  }
   return undefined;
+}
+
+/**
+ * A replayed reasoning item must carry encrypted_content this backend issued: with store:false
+ * nothing is persisted, so an id alone refers to nothing, and foreign or altered ciphertext
+ * cannot be decrypted.
+ */
+function reasoningItemProblem(item: unknown, i: number): string | undefined {
+  if (typeof item !== 'object' || item === null || (item as { type?: unknown }).type !== 'reasoning') return undefined;
+  const { id, encrypted_content: encrypted } = item as { id?: unknown; encrypted_content?: unknown };
+  if (typeof encrypted === 'string') {
+    if (isIssuedReasoning(encrypted)) return undefined;
+    return `Invalid 'input[${i}].encrypted_content': the encrypted content could not be verified or decrypted.`;
+  }
+  return `Item with id '${typeof id === 'string' ? id : ''}' not found. Items are not persisted when \`store\` is set to false. Try again with \`store\` set to true, or remove this item from your input.`;
 }
 
 function usageLimit(res: ServerResponse, account: SandboxAccount, resetsAt: number, resetsInSeconds: number, headers: Record<string, string>): void {

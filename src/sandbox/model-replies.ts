@@ -1,6 +1,8 @@
 /**
  * The deterministic model behind the sandbox backend. From a Responses request body it
- * decides what the "model" answers (pure; no I/O):
+ * decides what the "model" answers (pure; no I/O). Developer messages and user messages made
+ * only of `<system-reminder>` parts (Claude Code) are context: "last" below skips them, and
+ * reminder parts are left out of the user text.
  *  - last input item is a function_call_output → `Tool result: <output>`
  *  - last user text "Return X." → `X`
  *  - function tools present (tool_choice not "none") and the last item is a user message →
@@ -54,6 +56,22 @@ function partsText(parts: Json[]): string {
     .filter((p) => ['input_text', 'output_text', 'text'].includes(String(p.type)) && typeof p.text === 'string')
     .map((p) => p.text as string)
     .join('\n');
+}
+
+/** Claude Code puts `<system-reminder>` text parts into user messages: context, not the user's words. */
+function isReminder(part: Json): boolean {
+  return typeof part.text === 'string' && part.text.trimStart().startsWith('<system-reminder>');
+}
+
+/**
+ * Items that only give context: developer/system messages and user messages made only of system
+ * reminders. The reply answers the last item that is not one of these.
+ */
+function isContextOnly(item: Json): boolean {
+  if (itemType(item) !== 'message') return false;
+  if (item.role === 'developer' || item.role === 'system') return true;
+  const parts = contentParts(item);
+  return item.role === 'user' && parts.length > 0 && parts.every(isReminder);
 }
 
 function lastUserMessage(items: Json[]): Json | undefined {
@@ -140,9 +158,9 @@ function wantsReasoningSummary(body: Json): boolean {
 }
 
 export function planReply(body: Json): ReplyPlan {
-  const items = inputItems(body.input);
+  const items = inputItems(body.input).filter((it) => !isContextOnly(it));
   const user = lastUserMessage(items);
-  const userParts = user ? contentParts(user) : [];
+  const userParts = user ? contentParts(user).filter((p) => !isReminder(p)) : [];
   const userText = partsText(userParts);
   const last = items[items.length - 1];
   const planned: PlannedItem[] = [];
@@ -187,4 +205,16 @@ export function argumentDeltas(args: string): string[] {
 /** Rough token count (4 characters per token, at least 1). */
 export function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
+}
+
+const REASONING_CIPHER_PREFIX = 'sandbox-reasoning:';
+
+/** The sandbox's stand-in for encrypted reasoning: base64 of a marker and the summary. */
+export function encryptReasoning(summary: string): string {
+  return Buffer.from(`${REASONING_CIPHER_PREFIX}${summary}`).toString('base64');
+}
+
+/** Whether encrypted_content is one the sandbox issued (what the real backend can decrypt). */
+export function isIssuedReasoning(encrypted: string): boolean {
+  return Buffer.from(encrypted, 'base64').toString('utf8').startsWith(REASONING_CIPHER_PREFIX);
 }

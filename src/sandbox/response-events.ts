@@ -2,7 +2,7 @@
  * Turns a reply plan into the Responses API event sequence (protocol.md §4): created →
  * in_progress → per item (added, deltas, done) → completed, or a response.failed ending.
  */
-import { argumentDeltas, estimateTokens, textDeltas, type PlannedItem } from './model-replies.js';
+import { argumentDeltas, encryptReasoning, estimateTokens, textDeltas, type PlannedItem } from './model-replies.js';
 
 export type SseEvent = { type: string } & Record<string, unknown>;
 
@@ -60,7 +60,7 @@ function itemEvents(item: PlannedItem, outputIndex: number, r: ResponseIdentity,
     const id = r.nextId('rs');
     const part = { type: 'summary_text', text: item.summary };
     const done: Record<string, unknown> = { id, type: 'reasoning', summary: [part] };
-    if (includeEncrypted) done.encrypted_content = Buffer.from(`sandbox-reasoning:${item.summary}`).toString('base64');
+    if (includeEncrypted) done.encrypted_content = encryptReasoning(item.summary);
     events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { id, type: 'reasoning', summary: [] } });
     events.push({ type: 'response.reasoning_summary_part.added', item_id: id, output_index: outputIndex, summary_index: 0, part: { type: 'summary_text', text: '' } });
     for (const delta of textDeltas(item.summary)) {

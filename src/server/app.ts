@@ -15,6 +15,7 @@ import { createHandlerDeps } from './handlers/deps.js';
 import { cachedAccountLabel, createMetrics } from './metrics.js';
 import { chatCompletionsRoutes } from './routes/chat-completions.js';
 import type { RouteContext } from './routes/context.js';
+import { messagesRoutes } from './routes/messages.js';
 import { modelsRoutes } from './routes/models.js';
 import { responsesRoutes } from './routes/responses.js';
 import { managementApi } from './management/index.js';
@@ -63,7 +64,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     onAttempt: (accountId, outcome) => metrics.upstreamAttempts.inc({ account: accountLabel(accountId), outcome }),
   });
   const streams = new ActiveStreams(metrics.activeStreams);
-  const ctx: RouteContext = { handlers, streams };
+  const ctx: RouteContext = { handlers, streams, maxBodyMb: config.maxBodyMb };
 
   // close(): refuse new requests, end every stream in progress with an error event, then fastify closes the connections
   let closing = false;
@@ -112,6 +113,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     registerClientAuth(api, config.apiKeys);
     await api.register(chatCompletionsRoutes, ctx);
     await api.register(responsesRoutes, ctx);
+    await api.register(messagesRoutes, ctx);
     await api.register(modelsRoutes, ctx);
     api.get('/metrics', async (_req, reply) => {
       reply.type(metrics.registry.contentType);

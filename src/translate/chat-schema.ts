@@ -266,7 +266,7 @@ function shortValue(v: unknown): string {
  * A zod validation error → the OpenAI-style 400: `param` is the dotted path of the first
  * problem (`messages.0.content`), the message says what is wrong there.
  */
-function invalidRequestFromZod(error: z.ZodError, input: unknown): InvalidRequestError {
+export function invalidRequestFromZod(error: z.ZodError, input: unknown): InvalidRequestError {
   const top = error.issues[0];
   if (!top) return new InvalidRequestError('Invalid request body.');
   const issue = innermostIssue(top, input);

@@ -1,5 +1,6 @@
 import { failureFromEvent } from '../upstream/events.js';
 import type { ResponsesEvent } from '../upstream/types.js';
+import { itemKey, num, rec, str, type Rec } from './event-readers.js';
 
 /**
  * Responses SSE events → chat.completion.chunk objects, one event at a time, with all memory in
@@ -98,25 +99,6 @@ export function createChatStreamState(init: { id: string; model: string; created
     finishReason: null,
     done: false,
   };
-}
-
-// ---- small readers for untyped event payloads ---------------------------------------------------
-
-type Rec = Record<string, unknown>;
-function rec(v: unknown): Rec | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : undefined;
-}
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
-
-/** Identifies the output item an event belongs to: its id, else its output_index. */
-function itemKey(event: ResponsesEvent): string {
-  const item = rec(event['item']);
-  return str(event['item_id']) ?? str(item?.['id']) ?? `#${num(event['output_index']) ?? 0}`;
 }
 
 function partKey(event: ResponsesEvent, indexField: 'content_index' | 'summary_index'): string {

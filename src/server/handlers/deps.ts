@@ -12,6 +12,8 @@ export interface HandlerDeps {
   catalog: ModelCatalog;
   clock: Clock;
   log: Logger;
+  /** config `claude-models`: Anthropic model names → Codex model + effort (/v1/messages). */
+  claudeModels?: Config['claudeModels'];
   /** Called once per upstream attempt with the account id and `ok` or the failure kind (metrics). */
   onAttempt?: (accountId: string, outcome: string) => void;
 }
@@ -35,7 +37,7 @@ export function createHandlerDeps(runtime: HandlerSources, opts: { log: Logger; 
     aliases: config.modelAliases,
     log: opts.log,
   });
-  return { pool, upstream, catalog, clock, log: opts.log, onAttempt: opts.onAttempt };
+  return { pool, upstream, catalog, clock, log: opts.log, onAttempt: opts.onAttempt, claudeModels: config.claudeModels };
 }
 
 /** Per-call inputs that do not come from the JSON body. */

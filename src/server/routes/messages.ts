@@ -1,0 +1,57 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { anthropicErrorOf } from '../anthropic-error.js';
+import { logServerError, toClientError } from '../error-mapping.js';
+import { handleCountTokens, handleMessages, type MessagesStreamItem } from '../handlers/messages.js';
+import { sessionHeaderOf } from '../handlers/session.js';
+import { SHUTDOWN_ERROR } from '../shutdown.js';
+import { abortOnClientClose, sendSse } from '../sse.js';
+import type { RouteContext } from './context.js';
+
+/** One Anthropic SSE event: `event: <type>` + `data: <json>`. */
+function sseEvent(event: { type: string }): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+async function* messagesSse(items: AsyncIterable<MessagesStreamItem>): AsyncGenerator<string> {
+  for await (const item of items) yield sseEvent(item.event);
+}
+
+/** The session id Claude Code sends with every request, else the generic session headers. */
+function sessionOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const cc = headers['x-claude-code-session-id'];
+  if (typeof cc === 'string' && cc.trim()) return cc.trim().slice(0, 200);
+  return sessionHeaderOf(headers);
+}
+
+/**
+ * POST /v1/messages (also `?beta=true`, as Claude Code sends it) and /v1/messages/count_tokens.
+ * Errors in this scope, client auth included, are answered in Anthropic's format.
+ */
+export const messagesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  app.setErrorHandler((err, req, reply) => {
+    if (reply.raw.destroyed) return;
+    const apiError = toClientError(err, { now: ctx.handlers.clock.now(), maxBodyMb: ctx.maxBodyMb });
+    logServerError(req.log, apiError, err);
+    const { status, body } = anthropicErrorOf(apiError);
+    if (apiError.retryAfterSeconds !== undefined) reply.header('retry-after', String(apiError.retryAfterSeconds));
+    return reply.code(status).type('application/json; charset=utf-8').send(body);
+  });
+
+  app.post('/v1/messages', async (req, reply) => {
+    const controller = abortOnClientClose(reply);
+    const outcome = await handleMessages(ctx.handlers, req.body, { signal: controller.signal, sessionId: sessionOf(req.headers) });
+    if (outcome.kind === 'json') return outcome.message;
+    return sendSse(
+      reply,
+      ctx.streams.track(reply.raw, messagesSse(outcome.items), {
+        ending: () => [sseEvent(outcome.errorEvent({ status: 503, message: SHUTDOWN_ERROR.message }))],
+        onShutdown: () => controller.abort(new Error(SHUTDOWN_ERROR.message)),
+      }),
+    );
+  });
+
+  app.post('/v1/messages/count_tokens', async (req, reply) => {
+    const controller = abortOnClientClose(reply);
+    return handleCountTokens(ctx.handlers, req.body, controller.signal);
+  });
+};
