@@ -78,7 +78,7 @@ export function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {
 
 export function routeNotFound(method: string, url: string): NotFoundError {
   const path = url.split('?')[0] ?? url;
-  return new NotFoundError(`Unknown route: ${method} ${path}. Available: POST /v1/chat/completions, POST /v1/responses, GET /v1/models.`, {
+  return new NotFoundError(`Unknown route: ${method} ${path}. Available: POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, GET /v1/models.`, {
     code: 'unknown_route',
   });
 }

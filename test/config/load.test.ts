@@ -121,6 +121,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, cwd: dir, flags: { config: bad } })).toThrow(/remote-management.secret-key: the management key must be at least 8 characters/);
   });
 
+  it('claude-models: a model name or {model, effort}; a wrong effort names the key', () => {
+    const dir = tempDir();
+    writeConfig(dir, 'claude-models:\n  opus: gpt-5\n  claude-x: { model: gpt-5-codex, effort: xhigh }\n');
+    expect(loadConfig({ env: {}, cwd: dir }).claudeModels).toEqual({ opus: { model: 'gpt-5' }, 'claude-x': { model: 'gpt-5-codex', effort: 'xhigh' } });
+    writeConfig(dir, 'claude-models:\n  opus: { model: gpt-5, effort: extreme }\n');
+    expect(() => loadConfig({ env: {}, cwd: dir })).toThrow(/claude-models\.opus/);
+  });
+
   it('a missing explicit config file is an error', () => {
     expect(() => loadConfig({ env: {}, cwd: tempDir(), flags: { config: 'nope.yaml' } })).toThrow(/Config file not found/);
   });
@@ -129,9 +137,10 @@ describe('loadConfig', () => {
     const example = path.resolve(import.meta.dirname, '../../config.example.yaml');
     const c = loadConfig({ env: {}, cwd: tempDir(), flags: { config: example } });
     expect(c.modelAliases['gpt-4-code']).toBeDefined();
+    expect(c.claudeModels['haiku']).toEqual({ model: 'gpt-5.1-codex-mini', effort: 'low' });
     const { readFileSync } = await import('node:fs');
     const text = readFileSync(example, 'utf8');
-    for (const key of ['host', 'port', 'auth-dir', 'api-keys', 'debug', 'max-body-mb', 'request-retry', 'model-aliases', 'models-cache-seconds', 'issuer', 'base-url', 'client-id', 'originator', 'request-timeout-seconds', 'strategy', 'session-affinity', 'session-affinity-ttl-seconds', 'transient-seconds', 'max-backoff-seconds', 'lead-seconds', 'type', 'postgres-url', 'postgres-table', 'secret-key', 'allow-remote']) {
+    for (const key of ['host', 'port', 'auth-dir', 'api-keys', 'debug', 'max-body-mb', 'request-retry', 'model-aliases', 'claude-models', 'models-cache-seconds', 'issuer', 'base-url', 'client-id', 'originator', 'request-timeout-seconds', 'strategy', 'session-affinity', 'session-affinity-ttl-seconds', 'transient-seconds', 'max-backoff-seconds', 'lead-seconds', 'type', 'postgres-url', 'postgres-table', 'secret-key', 'allow-remote']) {
       expect(text, key).toMatch(new RegExp(`^\\s*#?\\s*${key}:`, 'm'));
     }
   });
