@@ -209,6 +209,19 @@ describe('sandbox backend: deterministic replies over SSE', () => {
     expect(types(minimal.events)).not.toContain('response.reasoning_summary_text.delta');
   });
 
+  it('a reasoning item sent back must carry encrypted_content the sandbox issued (store:false keeps nothing)', async () => {
+    const first = await callResponses(sb.baseUrl, acct, responsesBody([userMessage('Return OK.')], { reasoning: { effort: 'medium', summary: 'auto' }, include: ['reasoning.encrypted_content'] }));
+    const reasoning = (first.events.at(-1)!.data.response as { output: Record<string, unknown>[] }).output[0]!;
+    const replay = (item: Record<string, unknown>) => callResponses(sb.baseUrl, acct, responsesBody([userMessage('Return OK.'), item, userMessage('Return again.')]));
+    expect((await replay(reasoning)).res.status).toBe(200);
+    const forged = await replay({ ...reasoning, encrypted_content: Buffer.from('something else').toString('base64') });
+    expect(forged.res.status).toBe(400);
+    expect(JSON.parse(forged.text).detail).toMatch(/^Invalid 'input\[1\]\.encrypted_content'/);
+    const idOnly = await replay({ type: 'reasoning', id: 'rs_1', summary: [] });
+    expect(idOnly.res.status).toBe(400);
+    expect(JSON.parse(idOnly.text).detail).toMatch(/^Item with id 'rs_1' not found\. Items are not persisted when `store` is set to false/);
+  });
+
   it('reports cached tokens when the same prompt_cache_key comes back for the account', async () => {
     const body = responsesBody([userMessage('Return A.')], { prompt_cache_key: 'sess-1' });
     const first = await callResponses(sb.baseUrl, acct, body);

@@ -16,6 +16,19 @@ describe('deterministic model', () => {
     expect(plan.items).toEqual([{ type: 'message', text: 'second' }]);
   });
 
+  it("Claude Code's system reminders are context: skipped when finding the last item, left out of the user text", () => {
+    const reminder = { type: 'input_text', text: '<system-reminder>\nUse tools wisely. Bash.\n</system-reminder>' };
+    const withReminder = { type: 'message', role: 'user', content: [reminder, { type: 'input_text', text: 'Return OK.' }] };
+    const systemAfter = { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'late system text' }] };
+    expect(planReply({ input: [withReminder, systemAfter], tools: [tool('Agent'), tool('Bash')] }).items).toEqual([{ type: 'message', text: 'OK' }]);
+    expect(planReply({ input: [{ ...withReminder, content: [reminder, { type: 'input_text', text: 'Use Bash {"command":"ls"}' }] }], tools: [tool('Agent'), tool('Bash')] }).items).toEqual([
+      { type: 'function_call', name: 'Bash', arguments: '{"command":"ls"}' },
+    ]);
+    const toolOutput = { type: 'function_call_output', call_id: 'c', output: 'done' };
+    const remindersOnly = { type: 'message', role: 'user', content: [reminder] };
+    expect(planReply({ input: [withReminder, toolOutput, remindersOnly], tools: [tool('Bash')] }).items).toEqual([{ type: 'message', text: 'Tool result: done' }]);
+  });
+
   it('Return X wins over tools; tool_choice none and a forced tool are honoured', () => {
     expect(planReply({ input: [user('Return OK.')], tools: [tool('shell')] }).items).toEqual([{ type: 'message', text: 'OK' }]);
     expect(planReply({ input: [user('hi')], tools: [tool('shell')], tool_choice: 'none' }).items).toEqual([{ type: 'message', text: 'Echo: hi' }]);

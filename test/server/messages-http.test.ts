@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './stack.js';
+
+const KEY = 'http-key-0123456789';
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({ apiKeys: [KEY], configure: (c) => (c.claudeModels = { 'claude-custom-1': { model: 'gpt-5', effort: 'low' } }) });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+const ANTHROPIC = { 'anthropic-version': '2023-06-01', 'content-type': 'application/json' };
+const hello = { model: 'claude-custom-1', max_tokens: 50, messages: [{ role: 'user', content: 'Return OK.' }] };
+
+describe('/v1/messages over plain HTTP', () => {
+  it('Authorization: Bearer works as well as x-api-key; an exact claude-models entry maps the model', async () => {
+    const res = await fetch(`${stack.url}/v1/messages`, { method: 'POST', headers: { ...ANTHROPIC, authorization: `Bearer ${KEY}` }, body: JSON.stringify(hello) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ type: 'message', model: 'claude-custom-1', content: [{ type: 'text', text: 'OK' }] });
+  });
+
+  it.each([
+    ['no key', {}, '{}', 401, 'authentication_error'],
+    ['bad JSON', { 'x-api-key': KEY }, '{"model":', 400, 'invalid_request_error'],
+    ['a missing field', { 'x-api-key': KEY }, JSON.stringify({ model: 'claude-x', messages: [] }), 400, 'invalid_request_error'],
+    ['an unknown Codex model', { 'x-api-key': KEY }, JSON.stringify({ ...hello, model: 'gpt-4o' }), 404, 'not_found_error'],
+  ])('%s → Anthropic error body', async (_name, headers, body, status, type) => {
+    const res = await fetch(`${stack.url}/v1/messages?beta=true`, { method: 'POST', headers: { ...ANTHROPIC, ...headers }, body });
+    expect(res.status).toBe(status);
+    const json = (await res.json()) as { type: string; error: { type: string; message: string } };
+    expect(json.type).toBe('error');
+    expect(json.error.type).toBe(type);
+    expect(json.error.message).not.toContain(KEY);
+  });
+
+  it('a stream is SSE with event: lines naming each data type', async () => {
+    const res = await fetch(`${stack.url}/v1/messages`, { method: 'POST', headers: { ...ANTHROPIC, 'x-api-key': KEY }, body: JSON.stringify({ ...hello, stream: true }) });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const blocks = (await res.text()).trim().split('\n\n');
+    for (const block of blocks) {
+      const [eventLine, dataLine] = block.split('\n');
+      expect(eventLine).toMatch(/^event: /);
+      expect(JSON.parse(dataLine!.slice('data: '.length)).type).toBe(eventLine!.slice('event: '.length));
+    }
+    expect(blocks.at(-1)).toMatch(/^event: message_stop/);
+  });
+
+  it('GET /v1/models and /v1/models/{id}: Anthropic shape with anthropic-version, OpenAI shape without', async () => {
+    const anth = (await (await fetch(`${stack.url}/v1/models`, { headers: { ...ANTHROPIC, 'x-api-key': KEY } })).json()) as { data: { id: string; type: string; display_name: string; created_at: string }[]; has_more: boolean; first_id: string };
+    expect(anth.data.map((m) => m.id).slice(0, 4)).toEqual(['claude-custom-1', 'opus', 'sonnet', 'haiku']);
+    expect(anth.has_more).toBe(false);
+    expect(anth.first_id).toBe('claude-custom-1');
+    expect(anth.data[0]).toMatchObject({ type: 'model', display_name: 'claude-custom-1' });
+    expect(Number.isNaN(Date.parse(anth.data[0]!.created_at))).toBe(false);
+    const one = await (await fetch(`${stack.url}/v1/models/opus`, { headers: { ...ANTHROPIC, 'x-api-key': KEY } })).json();
+    expect(one).toMatchObject({ type: 'model', id: 'opus' });
+    const openai = (await (await fetch(`${stack.url}/v1/models`, { headers: { 'x-api-key': KEY } })).json()) as { object: string };
+    expect(openai.object).toBe('list');
+  });
+
+  it('count_tokens without max_tokens', async () => {
+    const res = await fetch(`${stack.url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { ...ANTHROPIC, 'x-api-key': KEY },
+      body: JSON.stringify({ model: 'claude-custom-1', system: 'x'.repeat(400), messages: [{ role: 'user', content: 'y'.repeat(400) }] }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ input_tokens: 200 });
+  });
+});
