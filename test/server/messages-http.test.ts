@@ -5,7 +5,7 @@ const KEY = 'http-key-0123456789';
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ apiKeys: [KEY], configure: (c) => (c.claudeModels = { 'claude-custom-1': { model: 'gpt-5', effort: 'low' } }) });
+  stack = await startStack({ accounts: 2, apiKeys: [KEY], configure: (c) => (c.claudeModels = { 'claude-custom-1': { model: 'gpt-5', effort: 'low' } }) });
 });
 afterAll(async () => {
   await stack?.close();
@@ -33,6 +33,33 @@ describe('/v1/messages over plain HTTP', () => {
     expect(json.type).toBe('error');
     expect(json.error.type).toBe(type);
     expect(json.error.message).not.toContain(KEY);
+  });
+
+  it('an upstream 500 before the first output is retried through the pool like any request', async () => {
+    const total = () => {
+      const all = stack.accounts.map((a) => stack.sandbox.stats(a.email));
+      return { requests: all.reduce((n, s) => n + s.requests, 0), failures: all.reduce((n, s) => n + s.failures, 0) };
+    };
+    const before = total();
+    stack.sandbox.addFault({ kind: 'status', status: 500 });
+    const res = await fetch(`${stack.url}/v1/messages`, { method: 'POST', headers: { ...ANTHROPIC, 'x-api-key': KEY }, body: JSON.stringify({ ...hello, stream: true }) });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('"text":"OK"');
+    const after = total();
+    expect(after.requests - before.requests).toBe(2);
+    expect(after.failures - before.failures).toBe(1);
+  });
+
+  it('the same metadata.user_id stays on one account (session affinity)', async () => {
+    const requestsPer = () => stack.accounts.map((a) => stack.sandbox.stats(a.email).requests);
+    const before = requestsPer();
+    for (let i = 0; i < 4; i++) {
+      const body = { ...hello, metadata: { user_id: JSON.stringify({ device_id: 'd'.repeat(64), session_id: 'one-session' }) } };
+      const res = await fetch(`${stack.url}/v1/messages`, { method: 'POST', headers: { ...ANTHROPIC, 'x-api-key': KEY }, body: JSON.stringify(body) });
+      expect(res.status).toBe(200);
+    }
+    const delta = requestsPer().map((n, i) => n - before[i]!);
+    expect(delta.sort()).toEqual([0, 4]);
   });
 
   it('a stream is SSE with event: lines naming each data type', async () => {
