@@ -45,7 +45,13 @@ const toolUseBlockSchema = z.looseObject({
   cache_control: cacheControl,
 });
 
-const toolResultContentSchema = z.union([z.string(), z.array(z.discriminatedUnion('type', [textBlockSchema, imageBlockSchema, documentBlockSchema]))]);
+/** Claude Code's tool search answers with references to (deferred) tools by name. */
+const toolReferenceBlockSchema = z.looseObject({ type: z.literal('tool_reference'), tool_name: z.string().min(1) });
+
+const toolResultContentSchema = z.union([
+  z.string(),
+  z.array(z.discriminatedUnion('type', [textBlockSchema, imageBlockSchema, documentBlockSchema, toolReferenceBlockSchema])),
+]);
 
 const toolResultBlockSchema = z.looseObject({
   type: z.literal('tool_result'),

@@ -265,13 +265,21 @@ function pdfName(title: string | null | undefined): string {
   return base.toLowerCase().endsWith('.pdf') ? base : `${base}.pdf`;
 }
 
+type ToolResultPart = Exclude<NonNullable<ToolResultBlock['content']>, string>[number];
+
+/** A tool_reference (tool search result) names a tool; every tool is sent upstream anyway, so it reads as text. */
+function toolResultText(c: Extract<ToolResultPart, { type: 'text' | 'tool_reference' }>): string {
+  return c.type === 'text' ? c.text : `Tool '${c.tool_name}' is available.`;
+}
+
 function toolResultOutput(block: ToolResultBlock, where: string): string | Item[] {
   const prefix = block.is_error ? 'Error: ' : '';
   const content = block.content ?? '';
   if (typeof content === 'string') return prefix + content;
-  if (content.every((c) => c.type === 'text')) return prefix + content.map((c) => c.text).join('\n');
+  const isText = (c: ToolResultPart): c is Extract<ToolResultPart, { type: 'text' | 'tool_reference' }> => c.type === 'text' || c.type === 'tool_reference';
+  if (content.every(isText)) return prefix + content.map(toolResultText).join('\n');
   const parts: Item[] = content.map((c, k) => {
-    if (c.type === 'text') return { type: 'input_text', text: c.text };
+    if (isText(c)) return { type: 'input_text', text: toolResultText(c) };
     if (c.type === 'image') return imagePart(c, `${where}.content.${k}`);
     return documentPart(c, `${where}.content.${k}`);
   });

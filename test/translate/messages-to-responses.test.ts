@@ -125,6 +125,7 @@ describe('messages-to-responses: messages', () => {
           },
           user([
             { type: 'tool_result', tool_use_id: 'toolu_1', content: 'one' },
+            { type: 'tool_result', tool_use_id: 'toolu_4', content: [{ type: 'tool_reference', tool_name: 'Read' }] },
             { type: 'tool_result', tool_use_id: 'toolu_2', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }], is_error: true },
             { type: 'tool_result', tool_use_id: 'toolu_3', content: [{ type: 'text', text: 'see' }, { type: 'image', source: { type: 'url', url: 'https://x.test/s.png' } }] },
             { type: 'text', text: 'and now?' },
@@ -138,6 +139,7 @@ describe('messages-to-responses: messages', () => {
         { type: 'function_call', call_id: 'toolu_2', name: 'get', arguments: '{}' },
         { type: 'function_call', call_id: 'toolu_3', name: 'shot', arguments: '{}' },
         { type: 'function_call_output', call_id: 'toolu_1', output: 'one' },
+        { type: 'function_call_output', call_id: 'toolu_4', output: "Tool 'Read' is available." },
         { type: 'function_call_output', call_id: 'toolu_2', output: 'Error: a\nb' },
         { type: 'function_call_output', call_id: 'toolu_3', output: [text('see'), { type: 'input_image', image_url: 'https://x.test/s.png', detail: 'auto' }] },
         { type: 'message', role: 'user', content: [text('and now?')] },
