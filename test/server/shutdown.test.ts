@@ -106,6 +106,17 @@ describe('shutdown with streams in progress', () => {
     expect(events.some((e) => e.type === 'response.completed')).toBe(false);
   });
 
+  it('a /v1/messages stream ends with an Anthropic error event (overloaded_error)', async () => {
+    sandbox.addFault({ kind: 'slow', delayMs: 400, times: 1 });
+    const stream = await startStream('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 1000, stream: true, messages: [{ role: 'user', content: LONG_TEXT }] });
+    const rest = stream.rest();
+    await closeWithin(3000);
+    const events = sseData(stream.first + (await rest)).map((d) => JSON.parse(d) as { type: string; error?: { type: string; message: string } });
+    expect(events[0]!.type).toBe('message_start');
+    expect(events.at(-1)).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'server shutting down' } });
+    expect(events.some((e) => e.type === 'message_stop')).toBe(false);
+  });
+
   it('close() with no stream in progress resolves and the port stops answering', async () => {
     const url = handle.url;
     await closeWithin(3000);
