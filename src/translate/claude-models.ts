@@ -16,15 +16,20 @@ export interface ClaudeModelTarget {
   model: string;
   /** The default reasoning effort for this name; `thinking` / `output_config.effort` in a request override it. */
   effort?: ReasoningEffort;
+  /**
+   * Set on the built-in defaults (not on configured entries): when the accounts' plans do not
+   * offer `model`, the handler uses the first model of the live list instead of failing.
+   */
+  builtIn?: true;
 }
 
 export const CLAUDE_FAMILIES = ['opus', 'sonnet', 'haiku'] as const;
 
 /** Used for every family the config does not name (documented in the README). */
 export const DEFAULT_CLAUDE_MODELS: Readonly<Record<(typeof CLAUDE_FAMILIES)[number], ClaudeModelTarget>> = {
-  opus: { model: 'gpt-5.1-codex', effort: 'high' },
-  sonnet: { model: 'gpt-5.1-codex', effort: 'medium' },
-  haiku: { model: 'gpt-5.1-codex-mini', effort: 'low' },
+  opus: { model: 'gpt-5.1-codex', effort: 'high', builtIn: true },
+  sonnet: { model: 'gpt-5.1-codex', effort: 'medium', builtIn: true },
+  haiku: { model: 'gpt-5.1-codex-mini', effort: 'low', builtIn: true },
 };
 
 export function claudeModelTarget(name: string, configured: Readonly<Record<string, ClaudeModelTarget>>): ClaudeModelTarget | undefined {

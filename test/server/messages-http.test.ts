@@ -97,3 +97,25 @@ describe('/v1/messages over plain HTTP', () => {
     expect(await res.json()).toEqual({ input_tokens: 200 });
   });
 });
+
+describe('claude-models defaults on accounts whose plans lack the default model', () => {
+  let limited: Stack;
+  beforeAll(async () => {
+    limited = await startStack({ apiKeys: [KEY], sandbox: { modelsByPlan: { plus: ['gpt-5-codex', 'gpt-5'] } } });
+  });
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  it('a built-in default falls back to the first listed model; a configured target is never replaced', async () => {
+    const ask = (model: string) =>
+      fetch(`${limited.url}/v1/messages`, { method: 'POST', headers: { ...ANTHROPIC, 'x-api-key': KEY }, body: JSON.stringify({ ...hello, model }) });
+    const res = await ask('claude-sonnet-4-5');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ model: 'claude-sonnet-4-5', content: [{ type: 'text', text: 'OK' }] });
+    limited.config.claudeModels['sonnet'] = { model: 'gpt-5.1-codex' };
+    const configured = await ask('claude-sonnet-4-5');
+    expect(configured.status).toBe(404);
+    expect(((await configured.json()) as { error: { message: string } }).error.message).toMatch(/gpt-5\.1-codex/);
+  });
+});

@@ -6,7 +6,8 @@
  * from here happens before anything was sent to the client.
  */
 import { randomBytes } from 'node:crypto';
-import { claudeModelTarget } from '../../translate/claude-models.js';
+import { NotFoundError } from '../../errors.js';
+import { claudeModelTarget, type ReasoningEffort } from '../../translate/claude-models.js';
 import { parseCountTokensRequest, parseMessagesRequest, type MessagesRequest } from '../../translate/messages-schema.js';
 import { messagesToResponses, type MessagesToResponsesResult } from '../../translate/messages-to-responses.js';
 import {
@@ -60,10 +61,27 @@ interface Prepared {
   translated: MessagesToResponsesResult;
 }
 
+/**
+ * The Codex model for a request: the claude-models target (or the name itself), checked against
+ * the live list. A built-in default the accounts' plans do not offer falls back to the first
+ * model of the live list, so Claude Code works out of the box whatever the plans offer.
+ */
+async function codexModelFor(deps: HandlerDeps, requested: string, signal: AbortSignal): Promise<{ model: string; effort?: ReasoningEffort }> {
+  const target = claudeModelTarget(requested, deps.claudeModels ?? {});
+  try {
+    return { model: await deps.catalog.resolve(target?.model ?? requested, signal), effort: target?.effort };
+  } catch (err) {
+    if (!target?.builtIn || !(err instanceof NotFoundError)) throw err;
+    const first = (await deps.catalog.list(signal))[0];
+    if (!first) throw err;
+    deps.log.info({ requested, default: target.model, using: first.id }, 'default claude-models target not offered by these accounts; using the first listed model (set claude-models to choose)');
+    return { model: first.id, effort: target.effort };
+  }
+}
+
 async function prepare(deps: HandlerDeps, req: MessagesRequest, signal: AbortSignal): Promise<Prepared> {
-  const target = claudeModelTarget(req.model, deps.claudeModels ?? {});
-  const model = await deps.catalog.resolve(target?.model ?? req.model, signal);
-  const translated = messagesToResponses(req, { model, effort: target?.effort });
+  const { model, effort } = await codexModelFor(deps, req.model, signal);
+  const translated = messagesToResponses(req, { model, effort });
   if (translated.dropped.length) deps.log.debug({ dropped: translated.dropped }, 'dropped parameters the Codex backend does not accept');
   return { req, translated };
 }
