@@ -8,6 +8,7 @@
  * 413 request_too_large · 429 rate_limit_error · 503 (no account can serve, upstream overloaded) →
  * 529 overloaded_error · 500/502/504 → api_error with the same status.
  */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiError } from '../errors.js';
 
 export interface AnthropicError {
@@ -29,4 +30,16 @@ export function anthropicErrorOf(err: Pick<ApiError, 'status' | 'message'>): Ant
   const status = err.status === 503 ? 529 : err.status;
   const type = err.status === 503 ? 'overloaded_error' : (TYPE_BY_STATUS[err.status] ?? (err.status >= 400 && err.status < 500 ? 'invalid_request_error' : 'api_error'));
   return { status, body: { type: 'error', error: { type, message: err.message } } };
+}
+
+/** Requests that get Anthropic's error envelope: the Messages API, and any request that carries `anthropic-version` (e.g. GET /v1/models from an Anthropic client). */
+export function wantsAnthropicErrors(req: Pick<FastifyRequest, 'url' | 'headers'>): boolean {
+  return req.url.startsWith('/v1/messages') || typeof req.headers['anthropic-version'] === 'string';
+}
+
+/** Sends an ApiError in Anthropic's envelope and status, with retry-after when it has one. */
+export function sendAnthropicError(reply: FastifyReply, err: ApiError): FastifyReply {
+  const { status, body } = anthropicErrorOf(err);
+  if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
 }

@@ -9,6 +9,7 @@ import { ServiceUnavailableError } from '../errors.js';
 import type { UpstreamClient } from '../upstream/types.js';
 import type { Clock } from '../util/clock.js';
 import { LOG_REDACT_PATHS } from '../util/redact.js';
+import { sendAnthropicError, wantsAnthropicErrors } from './anthropic-error.js';
 import { registerClientAuth } from './client-auth.js';
 import { logServerError, routeNotFound, sendApiError, toClientError } from './error-mapping.js';
 import { createHandlerDeps } from './handlers/deps.js';
@@ -64,7 +65,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     onAttempt: (accountId, outcome) => metrics.upstreamAttempts.inc({ account: accountLabel(accountId), outcome }),
   });
   const streams = new ActiveStreams(metrics.activeStreams);
-  const ctx: RouteContext = { handlers, streams, maxBodyMb: config.maxBodyMb };
+  const ctx: RouteContext = { handlers, streams };
 
   // close(): refuse new requests, end every stream in progress with an error event, then fastify closes the connections
   let closing = false;
@@ -84,9 +85,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     }
     const apiError = toClientError(err, { now: clock.now(), maxBodyMb: config.maxBodyMb });
     logServerError(req.log, apiError, err);
-    return sendApiError(reply, apiError);
+    return wantsAnthropicErrors(req) ? sendAnthropicError(reply, apiError) : sendApiError(reply, apiError);
   });
-  app.setNotFoundHandler((req, reply) => sendApiError(reply, routeNotFound(req.method, req.url)));
+  app.setNotFoundHandler((req, reply) => {
+    const notFound = routeNotFound(req.method, req.url);
+    return wantsAnthropicErrors(req) ? sendAnthropicError(reply, notFound) : sendApiError(reply, notFound);
+  });
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

@@ -298,6 +298,12 @@ function toolFor(tool: ToolParam, at: string): Item {
     return fn;
   }
   if (/^web_search_\d+$/.test(type)) {
+    if (tool.blocked_domains?.length) {
+      throw new InvalidRequestError('blocked_domains is not supported by the Codex web_search tool; list the domains to search with allowed_domains instead.', {
+        param: `${at}.blocked_domains`,
+        code: 'unsupported_parameter',
+      });
+    }
     const search: Item = { type: 'web_search' };
     if (tool.allowed_domains?.length) search['filters'] = { allowed_domains: tool.allowed_domains };
     const loc = tool.user_location;

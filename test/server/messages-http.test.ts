@@ -62,6 +62,17 @@ describe('/v1/messages over plain HTTP', () => {
     expect(delta.sort()).toEqual([0, 4]);
   });
 
+  it('Anthropic clients get Anthropic errors elsewhere too: GET /v1/models with anthropic-version, unknown /v1/messages routes', async () => {
+    const models = await fetch(`${stack.url}/v1/models`, { headers: { ...ANTHROPIC, 'x-api-key': 'wrong-key-0123456789' } });
+    expect(models.status).toBe(401);
+    expect(await models.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    const unknown = await fetch(`${stack.url}/v1/messages/batches`, { method: 'POST', headers: { ...ANTHROPIC, 'x-api-key': KEY }, body: '{}' });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    const openai = await fetch(`${stack.url}/v1/models`, { headers: { 'x-api-key': 'wrong-key-0123456789' } });
+    expect(await openai.json()).toMatchObject({ error: { code: 'invalid_api_key' } });
+  });
+
   it('a stream is SSE with event: lines naming each data type', async () => {
     const res = await fetch(`${stack.url}/v1/messages`, { method: 'POST', headers: { ...ANTHROPIC, 'x-api-key': KEY }, body: JSON.stringify({ ...hello, stream: true }) });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);

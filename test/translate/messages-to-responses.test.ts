@@ -261,6 +261,7 @@ describe('messages-to-responses: clear 400s', () => {
     ['an image in an assistant message', { messages: [user('x'), { role: 'assistant', content: [{ type: 'image', source: { type: 'url', url: 'https://x.test/a.png' } }] }] }, 'messages.1.content.0.type'],
     ['a Files API image', { messages: [user([{ type: 'image', source: { type: 'file', file_id: 'file_1' } }])] }, 'messages.0.content.0.source'],
     ['a base64 document that is not a PDF', { messages: [user([{ type: 'document', source: { type: 'base64', media_type: 'text/plain', data: 'eA==' } }])] }, 'messages.0.content.0.source.media_type'],
+    ['web_search with blocked_domains', { messages: [user('x')], tools: [{ type: 'web_search_20250305', name: 'web_search', blocked_domains: ['a.test'] }] }, 'tools.0.blocked_domains'],
     ['mcp_servers', { messages: [user('x')], mcp_servers: [{ type: 'url', url: 'https://m.test', name: 'm' }] }, 'mcp_servers'],
     ['a non-http image URL', { messages: [user([{ type: 'image', source: { type: 'url', url: 'file:///etc/passwd' } }])] }, 'messages.0.content.0.source.url'],
   ])('%s', (_name, body, param) => {

@@ -6,6 +6,4 @@ export interface RouteContext {
   handlers: HandlerDeps;
   /** Streams in progress (ended properly on shutdown). */
   streams: ActiveStreams;
-  /** config max-body-mb, for the body-too-large message of scopes with their own error handler. */
-  maxBodyMb: number;
 }

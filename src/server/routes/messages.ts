@@ -1,6 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { anthropicErrorOf } from '../anthropic-error.js';
-import { logServerError, toClientError } from '../error-mapping.js';
 import { handleCountTokens, handleMessages, type MessagesStreamItem } from '../handlers/messages.js';
 import { sessionHeaderOf } from '../handlers/session.js';
 import { SHUTDOWN_ERROR } from '../shutdown.js';
@@ -25,18 +23,9 @@ function sessionOf(headers: Record<string, string | string[] | undefined>): stri
 
 /**
  * POST /v1/messages (also `?beta=true`, as Claude Code sends it) and /v1/messages/count_tokens.
- * Errors in this scope, client auth included, are answered in Anthropic's format.
+ * Errors here, client auth included, are answered in Anthropic's format (app.ts, wantsAnthropicErrors).
  */
 export const messagesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
-  app.setErrorHandler((err, req, reply) => {
-    if (reply.raw.destroyed) return;
-    const apiError = toClientError(err, { now: ctx.handlers.clock.now(), maxBodyMb: ctx.maxBodyMb });
-    logServerError(req.log, apiError, err);
-    const { status, body } = anthropicErrorOf(apiError);
-    if (apiError.retryAfterSeconds !== undefined) reply.header('retry-after', String(apiError.retryAfterSeconds));
-    return reply.code(status).type('application/json; charset=utf-8').send(body);
-  });
-
   app.post('/v1/messages', async (req, reply) => {
     const controller = abortOnClientClose(reply);
     const outcome = await handleMessages(ctx.handlers, req.body, { signal: controller.signal, sessionId: sessionOf(req.headers) });
