@@ -11,7 +11,8 @@
  *  - input_image parts in the last user message → `I see N image(s).`
  *  - otherwise → `Echo: <last user text>`
  * text.format json_object/json_schema wraps a text reply as `{"answer":"<reply>"}`; with
- * reasoning.effort (not none/minimal) and reasoning.summary a reasoning item comes first.
+ * reasoning.effort (not none/minimal) a reasoning item comes first: with a summary when
+ * reasoning.summary asks for one, else an empty one when include asks for its encrypted content.
  */
 
 export const SANDBOX_MODELS = ['gpt-5', 'gpt-5-codex', 'gpt-5.1', 'gpt-5.1-codex', 'gpt-5.1-codex-mini', 'codex-mini-latest'] as const;
@@ -149,12 +150,19 @@ function wantsJson(body: Json): boolean {
   return text.format.type === 'json_object' || text.format.type === 'json_schema';
 }
 
-function wantsReasoningSummary(body: Json): boolean {
+/**
+ * Whether a reasoning item comes first, and with what summary: with effort above minimal, a
+ * summary when one is asked for; without one, an item with an empty summary when the client can
+ * see it at all (include reasoning.encrypted_content), as the real backend reasons either way.
+ */
+function plannedReasoning(body: Json, userText: string): PlannedItem | undefined {
   const r = body.reasoning;
-  if (!isObject(r)) return false;
+  if (!isObject(r)) return undefined;
   const effort = r.effort;
-  if (typeof effort !== 'string' || effort === 'none' || effort === 'minimal') return false;
-  return typeof r.summary === 'string' && r.summary !== 'none';
+  if (typeof effort !== 'string' || effort === 'none' || effort === 'minimal') return undefined;
+  if (typeof r.summary === 'string' && r.summary !== 'none') return { type: 'reasoning', summary: `Thinking about: ${userText.slice(0, 40)}` };
+  const encrypted = Array.isArray(body.include) && body.include.includes('reasoning.encrypted_content');
+  return encrypted ? { type: 'reasoning', summary: '' } : undefined;
 }
 
 export function planReply(body: Json): ReplyPlan {
@@ -164,7 +172,8 @@ export function planReply(body: Json): ReplyPlan {
   const userText = partsText(userParts);
   const last = items[items.length - 1];
   const planned: PlannedItem[] = [];
-  if (wantsReasoningSummary(body)) planned.push({ type: 'reasoning', summary: `Thinking about: ${userText.slice(0, 40)}` });
+  const reasoning = plannedReasoning(body, userText);
+  if (reasoning) planned.push(reasoning);
 
   let text: string | undefined;
   const lastType = last ? itemType(last) : '';

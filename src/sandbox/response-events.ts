@@ -59,9 +59,14 @@ function itemEvents(item: PlannedItem, outputIndex: number, r: ResponseIdentity,
   if (item.type === 'reasoning') {
     const id = r.nextId('rs');
     const part = { type: 'summary_text', text: item.summary };
-    const done: Record<string, unknown> = { id, type: 'reasoning', summary: [part] };
+    const done: Record<string, unknown> = { id, type: 'reasoning', summary: item.summary === '' ? [] : [part] };
     if (includeEncrypted) done.encrypted_content = encryptReasoning(item.summary);
     events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { id, type: 'reasoning', summary: [] } });
+    if (item.summary === '') {
+      // reasoned without a summary: nothing to stream, the item carries only its encrypted content
+      events.push({ type: 'response.output_item.done', output_index: outputIndex, item: done });
+      return { events, done };
+    }
     events.push({ type: 'response.reasoning_summary_part.added', item_id: id, output_index: outputIndex, summary_index: 0, part: { type: 'summary_text', text: '' } });
     for (const delta of textDeltas(item.summary)) {
       events.push({ type: 'response.reasoning_summary_text.delta', item_id: id, output_index: outputIndex, summary_index: 0, delta });

@@ -49,6 +49,8 @@ describe('deterministic model', () => {
     const long = 'a'.repeat(60);
     expect(planReply({ input: [user(long)], reasoning: { effort: 'high', summary: 'detailed' } }).items[0]).toEqual({ type: 'reasoning', summary: `Thinking about: ${'a'.repeat(40)}` });
     expect(planReply({ input: [user('x')], reasoning: { effort: 'high' } }).items.map((i) => i.type)).toEqual(['message']);
+    // no summary asked for: the model still reasons, visible only as encrypted content
+    expect(planReply({ input: [user('x')], reasoning: { effort: 'high' }, include: ['reasoning.encrypted_content'] }).items[0]).toEqual({ type: 'reasoning', summary: '' });
   });
 
   it('splits text on spaces and arguments into at least two deltas', () => {
