@@ -12,7 +12,6 @@ import type { Config } from '../config/schema.js';
 import { CodexClient } from '../upstream/codex-client.js';
 import type { UpstreamClient } from '../upstream/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { packageVersion } from './version.js';
 
 export interface Runtime {
   config: Config;
@@ -40,7 +39,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const upstream = new CodexClient({
     baseUrl: config.codex.baseUrl,
     originator: config.codex.originator,
-    version: packageVersion(),
+    version: config.codex.clientVersion,
     clock,
     requestTimeoutMs: config.codex.requestTimeoutSeconds * 1000,
   });

@@ -1,11 +1,32 @@
 import { readFileSync } from 'node:fs';
 
-/** The package version (sent upstream as the client version). */
+interface PackageJson {
+  version?: string;
+  devDependencies?: Record<string, string>;
+}
+
+function readPackageJson(): PackageJson {
+  return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as PackageJson;
+}
+
+/** The package version (`cliproxy --version`). */
 export function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
+    return readPackageJson().version ?? '0.0.0';
   } catch {
     return '0.0.0';
   }
+}
+
+/**
+ * The Codex CLI version cliproxy claims upstream by default (`codex.client-version`): the
+ * `@openai/codex` version the project is tested against, pinned exactly in package.json's
+ * devDependencies. That pin is the one place to change: bump it (`npm install -D -E
+ * @openai/codex@X.Y.Z`), and the test client and the claimed version move together.
+ */
+export function codexCliVersion(): string {
+  const spec = readPackageJson().devDependencies?.['@openai/codex'];
+  const version = /^[~^=v]*(\d+\.\d+\.\d+)$/.exec(spec?.trim() ?? '')?.[1];
+  if (!version) throw new Error(`package.json: devDependencies["@openai/codex"] must pin an exact version (X.Y.Z), got ${JSON.stringify(spec)}`);
+  return version;
 }

@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { CODEX_CLIENT_ID, DEFAULT_BASE_URL, DEFAULT_ISSUER, fileSchema, routingStrategies, urlSchema, type Config, type ConfigFile } from './schema.js';
+import { codexCliVersion } from '../app/version.js';
+import { clientVersionSchema, CODEX_CLIENT_ID, DEFAULT_BASE_URL, DEFAULT_ISSUER, fileSchema, routingStrategies, urlSchema, type Config, type ConfigFile } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -87,6 +88,12 @@ function envUrl(name: string, value: string): string {
   return parsed.data;
 }
 
+function envClientVersion(value: string): string {
+  const parsed = clientVersionSchema.safeParse(value.trim());
+  if (!parsed.success) throw new ConfigError(`CLIPROXY_CODEX_CLIENT_VERSION: expected a version X.Y.Z (e.g. 0.169.0), got "${value}"`);
+  return parsed.data;
+}
+
 /** Resolves the configuration with precedence flag > env > file > default. */
 export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const env = opts.env ?? process.env;
@@ -118,11 +125,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     modelAliases: f['model-aliases'] ?? {},
     modelsCacheSeconds: f['models-cache-seconds'] ?? 300,
     claudeModels: f['claude-models'] ?? {},
+    modelEffortSuffixes: f['model-effort-suffixes'] ?? [],
     codex: {
       issuer: env.CLIPROXY_CODEX_ISSUER ? envUrl('CLIPROXY_CODEX_ISSUER', env.CLIPROXY_CODEX_ISSUER) : (f.codex?.issuer ?? DEFAULT_ISSUER),
       baseUrl: env.CLIPROXY_CODEX_BASE_URL ? envUrl('CLIPROXY_CODEX_BASE_URL', env.CLIPROXY_CODEX_BASE_URL) : (f.codex?.['base-url'] ?? DEFAULT_BASE_URL),
       clientId: f.codex?.['client-id'] ?? CODEX_CLIENT_ID,
       originator: f.codex?.originator ?? 'codex_cli_rs',
+      clientVersion: env.CLIPROXY_CODEX_CLIENT_VERSION ? envClientVersion(env.CLIPROXY_CODEX_CLIENT_VERSION) : (f.codex?.['client-version'] ?? codexCliVersion()),
+      reasoningSummary: f.codex?.['reasoning-summary'] ?? 'auto',
       requestTimeoutSeconds: f.codex?.['request-timeout-seconds'] ?? 600,
     },
     routing: {

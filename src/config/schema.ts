@@ -21,6 +21,9 @@ const claudeModelEntry = z
   .transform((v) => (typeof v === 'string' ? { model: v } : v));
 
 export const routingStrategies = ['round-robin', 'fill-first', 'least-used'] as const;
+export const reasoningSummaries = ['auto', 'concise', 'detailed', 'none'] as const;
+/** A Codex CLI version as the backend's `client_version` expects it: X.Y.Z. */
+export const clientVersionSchema = z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a version X.Y.Z, e.g. 0.169.0');
 
 export const fileSchema = z
   .object({
@@ -34,12 +37,15 @@ export const fileSchema = z
     'model-aliases': z.record(z.string().min(1), z.string().min(1)).optional(),
     'models-cache-seconds': z.number().int().min(0).optional(),
     'claude-models': z.record(z.string().min(1), claudeModelEntry).optional(),
+    'model-effort-suffixes': z.array(z.enum(reasoningEfforts)).optional(),
     codex: z
       .object({
         issuer: url.optional(),
         'base-url': url.optional(),
         'client-id': z.string().min(1).optional(),
         originator: z.string().min(1).optional(),
+        'client-version': clientVersionSchema.optional(),
+        'reasoning-summary': z.enum(reasoningSummaries).optional(),
         'request-timeout-seconds': z.number().positive().optional(),
       })
       .strict()
@@ -98,11 +104,17 @@ export interface Config {
   modelsCacheSeconds: number;
   /** Anthropic model name (exact, or family opus/sonnet/haiku) → Codex model and effort, for /v1/messages. */
   claudeModels: Record<string, { model: string; effort?: (typeof reasoningEfforts)[number] }>;
+  /** Efforts listed as `<model>-<effort>` in /v1/models (suffixes are accepted either way). */
+  modelEffortSuffixes: (typeof reasoningEfforts)[number][];
   codex: {
     issuer: string;
     baseUrl: string;
     clientId: string;
     originator: string;
+    /** The Codex CLI version claimed upstream: /models `client_version`, `version` header, User-Agent. */
+    clientVersion: string;
+    /** `reasoning.summary` sent for chat requests that ask for reasoning without saying which summary. */
+    reasoningSummary: (typeof reasoningSummaries)[number];
     requestTimeoutSeconds: number;
   };
   routing: {

@@ -10,7 +10,7 @@ import { isIssuedReasoning, planReply } from './model-replies.js';
 import { usageHeaders } from './quota.js';
 import { completedEvents, computeUsage, failedEvents, type ResponseIdentity } from './response-events.js';
 import { streamEvents } from './sse-writer.js';
-import { modelsListing } from './models-listing.js';
+import { modelsListing, visibleTo } from './models-listing.js';
 
 /** Events sent before a disconnect fault drops the socket, unless the fault says otherwise. */
 const DEFAULT_DISCONNECT_AFTER_EVENTS = 5;
@@ -115,6 +115,7 @@ export function responsesEndpoint(core: SandboxCore) {
     }
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, { detail: 'Request body must be a JSON object' });
     const request = body as Record<string, unknown>;
+    core.requestLog.record(req, request);
     const problem = validate(request, core.modelsFor(account.plan));
     if (problem) return detail(res, problem, usageHeaders(core.quotas.view(account.accountId)));
 
@@ -171,9 +172,16 @@ export function responsesEndpoint(core: SandboxCore) {
 
 export function modelsEndpoint(core: SandboxCore) {
   return (req: Request, res: ServerResponse): void => {
+    core.requestLog.record(req);
     const account = authenticate(core, req, res);
     if (!account) return;
-    sendJson(res, 200, modelsListing(core.modelsFor(account.plan)), { ...usageHeaders(core.quotas.view(account.accountId)), etag: '"sandbox-models-1"' });
+    const headers = usageHeaders(core.quotas.view(account.accountId));
+    const clientVersion = req.query.get('client_version');
+    if (clientVersion === null) {
+      // the backend's own (FastAPI) validation error
+      return sendJson(res, 400, { detail: [{ type: 'missing', loc: ['query', 'client_version'], msg: 'Field required', input: null }] }, headers);
+    }
+    sendJson(res, 200, modelsListing(visibleTo(clientVersion, core.modelsFor(account.plan))), { ...headers, etag: '"sandbox-models-1"' });
   };
 }
 

@@ -9,6 +9,7 @@ import { FaultQueue } from './faults.js';
 import { JwtMinter } from './jwt.js';
 import { SANDBOX_MODELS } from './model-replies.js';
 import { QuotaBook } from './quota.js';
+import { RequestLog } from './request-log.js';
 import { StatsBook } from './stats.js';
 import { TokenStore } from './tokens.js';
 
@@ -46,6 +47,7 @@ export class SandboxCore {
   readonly devices: DeviceAuthorizations;
   readonly quotas: QuotaBook;
   readonly stats = new StatsBook();
+  readonly requestLog = new RequestLog();
   readonly faults = new FaultQueue();
   readonly pendingAuthorizations = new Map<string, PendingAuthorization>();
   /** prompt_cache_key → input tokens of the last request, per account (for cached_tokens). */

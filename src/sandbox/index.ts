@@ -9,7 +9,7 @@ import { approveDeviceAuth } from './device-routes.js';
 import { BACKEND_PREFIX, createSandboxServer } from './server.js';
 import type { MintedAccount, Sandbox, SandboxAccountSpec, SandboxFault, SandboxOptions, SandboxStats } from './types.js';
 
-export type { MintedAccount, Sandbox, SandboxAccountSpec, SandboxFault, SandboxOptions, SandboxStats } from './types.js';
+export type { MintedAccount, RecordedRequest, Sandbox, SandboxAccountSpec, SandboxFault, SandboxOptions, SandboxStats } from './types.js';
 export { CODEX_CLIENT_ID } from './core.js';
 export { SANDBOX_MODELS } from './model-replies.js';
 
@@ -104,6 +104,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     },
     resetStats() {
       c.stats.reset();
+    },
+    requests() {
+      return c.requestLog.list();
+    },
+    clearRequests() {
+      c.requestLog.clear();
     },
   };
 }

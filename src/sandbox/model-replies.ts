@@ -15,7 +15,25 @@
  * reasoning.summary asks for one, else an empty one when include asks for its encrypted content.
  */
 
-export const SANDBOX_MODELS = ['gpt-5', 'gpt-5-codex', 'gpt-5.1', 'gpt-5.1-codex', 'gpt-5.1-codex-mini', 'codex-mini-latest'] as const;
+/**
+ * The default models and the oldest Codex CLI each is listed to (`minimal_client_version`), as
+ * on the real backend: `/models?client_version=0.100.0` lists 4, `0.143.0` 6, `0.144.0` 9, and
+ * `gpt-6.1-sol` (the Codex CLI 0.169 default) appears at `0.153.0`; `0.8.0` lists none.
+ */
+export const SANDBOX_MODEL_MINIMAL_VERSIONS: Readonly<Record<string, string>> = {
+  'gpt-5': '0.40.0',
+  'gpt-5-codex': '0.44.0',
+  'gpt-5.1': '0.58.0',
+  'gpt-5.1-codex': '0.58.0',
+  'gpt-5.1-codex-mini': '0.101.0',
+  'codex-mini-latest': '0.120.0',
+  'gpt-6': '0.144.0',
+  'gpt-6-astra': '0.144.0',
+  'gpt-6-codex': '0.144.0',
+  'gpt-6.1-sol': '0.153.0',
+};
+
+export const SANDBOX_MODELS: readonly string[] = Object.keys(SANDBOX_MODEL_MINIMAL_VERSIONS);
 
 export type PlannedItem =
   | { type: 'reasoning'; summary: string }

@@ -86,4 +86,18 @@ export interface Sandbox {
   /** Per account (accountId or email) or totals. */
   stats(account?: string): SandboxStats;
   resetStats(): void;
+  /** The last backend requests (/backend-api/…), oldest first; the Authorization header is masked. */
+  requests(): RecordedRequest[];
+  clearRequests(): void;
+}
+
+/** One backend request as the sandbox received it. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** Lower-case names; credentials (authorization, cookie, x-api-key) replaced by `<redacted>`. */
+  headers: Record<string, string>;
+  /** The parsed JSON body, when there was one. */
+  body?: unknown;
 }

@@ -4,8 +4,9 @@
  * account of that plan, so retries and cooldowns apply as for any request), cached for
  * `models-cache-seconds` with the injected clock, plus the `model-aliases` from config.
  */
+import { reasoningEfforts } from '../config/schema.js';
 import { NotFoundError } from '../errors.js';
-import type { BackendModel, UpstreamClient } from '../upstream/types.js';
+import { UpstreamFailure, type BackendModel, type UpstreamClient } from '../upstream/types.js';
 import type { Clock } from '../util/clock.js';
 import { scrubText } from '../util/redact.js';
 import type { AccountPool } from '../accounts/pool.js';
@@ -23,7 +24,32 @@ export interface ModelCatalogOptions {
   clock: Clock;
   cacheSeconds: number;
   aliases: Record<string, string>;
+  /** Efforts listed as `<model>-<effort>` in the OpenAI list (`model-effort-suffixes`). */
+  effortSuffixes?: readonly string[];
+  /** Only for the warning when the list comes back empty. */
+  clientVersion?: string;
   log?: { debug(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
+
+/** What a requested model name stands for: the backend model, and the effort its suffix asked for. */
+export interface ResolvedModel {
+  model: string;
+  /** From a suffix: `gpt-5-high`, `gpt-5(high)`, `gpt-5:high` → `high`. */
+  effort?: ReasoningEffort;
+}
+
+type ReasoningEffort = (typeof reasoningEfforts)[number];
+
+const EFFORT = `(${reasoningEfforts.join('|')})`;
+const SUFFIX_FORMS = [new RegExp(`^(.+)\\(${EFFORT}\\)$`), new RegExp(`^(.+):${EFFORT}$`), new RegExp(`^(.+)-${EFFORT}$`)];
+
+/** `gpt-5-high` / `gpt-5(high)` / `gpt-5:high` → { base: 'gpt-5', effort: 'high' }; other names → undefined. */
+export function splitEffortSuffix(name: string): { base: string; effort: ReasoningEffort } | undefined {
+  for (const form of SUFFIX_FORMS) {
+    const m = form.exec(name);
+    if (m?.[1] && m[2]) return { base: m[1], effort: m[2] as ReasoningEffort };
+  }
+  return undefined;
 }
 
 interface CacheEntry {
@@ -54,22 +80,36 @@ export class ModelCatalog {
   }
 
   /**
-   * The backend model a requested name stands for (aliases applied). Throws NotFoundError
-   * `model_not_found` listing what is available when the backend's list does not have it. When
-   * the list cannot be fetched (no account usable right now), the name passes unchecked and
-   * the backend decides.
+   * The backend model a requested name stands for: aliases applied, then an effort suffix split
+   * off (`gpt-5-high` → `gpt-5` + effort `high`) unless the backend lists the full name. The list
+   * never refuses a name: a model it lacks (a list that is empty, failed to load, or predates a
+   * brand-new model) is forwarded as asked, and the backend's own refusal reaches the client as
+   * 404 `model_not_found` (upstream/api-error.ts).
    */
-  async resolve(requested: string, signal?: AbortSignal): Promise<string> {
+  async resolve(requested: string, signal?: AbortSignal): Promise<ResolvedModel> {
     const model = this.opts.aliases[requested] ?? requested;
-    let entry: CacheEntry;
+    let slugs: ReadonlySet<string> | undefined;
     try {
-      entry = await this.entry(signal);
+      slugs = (await this.entry(signal)).slugs;
     } catch (err) {
-      this.opts.log?.debug({ err: (err as Error).message }, 'model list unavailable; not checking the model name');
-      return model;
+      this.opts.log?.debug({ err: scrubText((err as Error).message) }, 'model list unavailable; forwarding the model name unchecked');
     }
-    if (entry.slugs.has(model)) return model;
-    throw modelNotFound(requested, entry.list.map((m) => m.id));
+    if (slugs?.has(model)) return { model };
+    const split = splitEffortSuffix(model);
+    if (!split) return { model };
+    return { model: this.opts.aliases[split.base] ?? split.base, effort: split.effort };
+  }
+
+  /**
+   * The backend's refusal of a model (400 "The 'x' model is not supported …", classified as
+   * code model_not_found) → 404 `model_not_found` with the backend's sentence, plus the models
+   * the cached list offers when there is one. Any other error is returned unchanged.
+   */
+  explainRefusal(err: unknown): unknown {
+    if (!(err instanceof UpstreamFailure) || err.code !== 'model_not_found') return err;
+    const available = this.cache?.list.map((m) => m.id) ?? [];
+    const hint = available.length > 0 ? ` Available models: ${available.join(', ')}.` : '';
+    return new NotFoundError(`${scrubText(err.message)}${hint}`, { param: 'model', code: 'model_not_found', cause: err });
   }
 
   private async entry(signal?: AbortSignal): Promise<CacheEntry> {
@@ -132,19 +172,29 @@ export class ModelCatalog {
     const models = unionBySlug(lists);
     const fetchedAt = this.opts.clock.now();
     const slugs = new Set(models.map((m) => m.slug));
-    const entry = { models, fetchedAt, slugs, list: openAIList(slugs, this.opts.aliases, Math.floor(fetchedAt / 1000)) };
+    if (models.length === 0) {
+      this.opts.log?.warn(
+        { clientVersion: this.opts.clientVersion },
+        'the Codex backend listed no models: requests are still forwarded, but the backend may hide models from an old codex.client-version (raise it to the current Codex CLI version)',
+      );
+    }
+    const list = openAIList(slugs, this.opts.aliases, this.opts.effortSuffixes ?? [], Math.floor(fetchedAt / 1000));
+    const entry = { models, fetchedAt, slugs, list };
     this.cache = entry;
     return entry;
   }
 }
 
-/** OpenAI list entries: the backend's models, then each alias whose target is among them. */
-function openAIList(slugs: ReadonlySet<string>, aliases: Record<string, string>, created: number): OpenAIModel[] {
-  const out: OpenAIModel[] = [...slugs].map((id) => ({ id, object: 'model', created, owned_by: 'openai' }));
+/** OpenAI list entries: the backend's models, each alias whose target is among them, then `<model>-<effort>` for the configured efforts. */
+function openAIList(slugs: ReadonlySet<string>, aliases: Record<string, string>, efforts: readonly string[], created: number): OpenAIModel[] {
+  const ids = [...slugs];
   for (const [alias, target] of Object.entries(aliases)) {
-    if (!slugs.has(alias) && slugs.has(target)) out.push({ id: alias, object: 'model', created, owned_by: 'openai' });
+    if (!slugs.has(alias) && slugs.has(splitEffortSuffix(target)?.base ?? target)) ids.push(alias);
   }
-  return out;
+  for (const effort of efforts) {
+    for (const slug of slugs) ids.push(`${slug}-${effort}`);
+  }
+  return [...new Set(ids)].map((id) => ({ id, object: 'model', created, owned_by: 'openai' }));
 }
 
 /** The models of every list, each slug once (first occurrence wins), in order of first appearance. */

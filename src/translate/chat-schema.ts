@@ -146,7 +146,15 @@ const responseFormatSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-const reasoningEfforts = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+/**
+ * Effort values are not enumerated: one the project does not know yet (a new backend level) is
+ * forwarded and the backend decides. `reasoning` is the Responses-style object some clients send
+ * instead of `reasoning_effort`.
+ */
+const reasoningSchema = z.looseObject({
+  effort: nullish(z.string().min(1)),
+  summary: nullish(z.string().min(1)),
+});
 
 // ---- the request --------------------------------------------------------------------------
 
@@ -162,7 +170,8 @@ export const chatCompletionRequestSchema = z.looseObject({
   functions: nullish(z.array(functionDefinitionSchema)),
   function_call: nullish(z.union([z.enum(['none', 'auto']), z.looseObject({ name: z.string().min(1) })])),
   response_format: nullish(responseFormatSchema),
-  reasoning_effort: nullish(z.enum(reasoningEfforts)),
+  reasoning_effort: nullish(z.string().min(1)),
+  reasoning: nullish(reasoningSchema),
   verbosity: nullish(z.enum(['low', 'medium', 'high'])),
   user: nullish(z.string()),
   prompt_cache_key: nullish(z.string()),
@@ -189,7 +198,6 @@ export type ChatMessage = z.infer<typeof chatMessageSchema>;
 export type ChatTool = z.infer<typeof toolSchema>;
 export type ChatToolChoice = z.infer<typeof toolChoiceSchema>;
 export type ChatResponseFormat = z.infer<typeof responseFormatSchema>;
-export type ReasoningEffort = (typeof reasoningEfforts)[number];
 
 /** Dotted path of a zod issue: ['messages', 0, 'content'] → 'messages.0.content'. */
 export function issuePath(path: readonly PropertyKey[]): string {

@@ -26,6 +26,7 @@ const TRANSLATED_PARAMETERS = new Set([
   'function_call',
   'response_format',
   'reasoning_effort',
+  'reasoning',
   'verbosity',
   'user',
   'prompt_cache_key',
@@ -40,7 +41,16 @@ export interface ChatToResponsesResult {
 
 type InputItem = Record<string, unknown>;
 
-export function chatToResponses(req: ChatCompletionRequest, opts: { model: string }): ChatToResponsesResult {
+export interface ChatToResponsesOptions {
+  /** The backend model (aliases and suffixes resolved). */
+  model: string;
+  /** The effort a model-name suffix asked for (`gpt-5-high`); it wins over the body's. */
+  effort?: string;
+  /** The summary to ask for when the request names none (`codex.reasoning-summary`, default auto). */
+  reasoningSummary?: string;
+}
+
+export function chatToResponses(req: ChatCompletionRequest, opts: ChatToResponsesOptions): ChatToResponsesResult {
   if (req.n != null && req.n > 1) {
     throw new InvalidRequestError('n > 1 is not supported: the Codex backend returns exactly one choice.', {
       param: 'n',
@@ -65,7 +75,8 @@ export function chatToResponses(req: ChatCompletionRequest, opts: { model: strin
   const text = textFor(req);
   if (text) body['text'] = text;
 
-  if (req.reasoning_effort != null) body['reasoning'] = { effort: req.reasoning_effort, summary: 'auto' };
+  const reasoning = reasoningFor(req, opts);
+  if (reasoning) body['reasoning'] = reasoning;
 
   const cacheKey = req.prompt_cache_key ?? req.user;
   if (cacheKey) body['prompt_cache_key'] = cacheKey;
@@ -75,6 +86,21 @@ export function chatToResponses(req: ChatCompletionRequest, opts: { model: strin
   body['include'] = ['reasoning.encrypted_content'];
 
   return { body, dropped: droppedParameters(req) };
+}
+
+/**
+ * `reasoning`: the effort from the model suffix, else `reasoning.effort`, else `reasoning_effort`
+ * (omitted when none is given: the model's default applies). Summaries are on by default, as
+ * in the Codex CLI: `reasoning.summary` if given, else the configured default; none when the
+ * effort is `none` (no reasoning to summarise) or the summary is `none`.
+ */
+function reasoningFor(req: ChatCompletionRequest, opts: ChatToResponsesOptions): Record<string, unknown> | undefined {
+  const effort = opts.effort ?? req.reasoning?.effort ?? req.reasoning_effort ?? undefined;
+  const summary = req.reasoning?.summary ?? opts.reasoningSummary ?? 'auto';
+  const reasoning: Record<string, unknown> = {};
+  if (effort) reasoning['effort'] = effort;
+  if (effort !== 'none' && summary !== 'none') reasoning['summary'] = summary;
+  return Object.keys(reasoning).length > 0 ? reasoning : undefined;
 }
 
 function droppedParameters(req: ChatCompletionRequest): string[] {

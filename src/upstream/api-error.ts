@@ -7,6 +7,7 @@ import {
   ApiError,
   GatewayTimeoutError,
   InvalidRequestError,
+  NotFoundError,
   RateLimitError,
   ServiceUnavailableError,
   UpstreamBadGatewayError,
@@ -82,6 +83,8 @@ export function apiErrorFromFailure(f: UpstreamFailure, now?: number): ApiError 
   const retryAfterSeconds = retryAfterSecondsOf(f, now);
   switch (f.kind) {
     case 'bad_request':
+      // the backend's own sentence ("The 'x' model is not supported when using Codex with a ChatGPT account.")
+      if (f.code === 'model_not_found') return new NotFoundError(detail, { param: 'model', code: 'model_not_found', cause: f });
       return new InvalidRequestError(`Upstream rejected the request: ${detail}`, { code: f.code ?? 'upstream_bad_request', cause: f });
     case 'usage_limit':
       return new RateLimitError(`The ChatGPT account's usage limit was reached: ${detail}`, { code: 'usage_limit_reached', retryAfterSeconds, cause: f });

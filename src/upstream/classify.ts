@@ -20,7 +20,11 @@ import type { HeaderBag } from './usage-headers.js';
  * | 403                                                            | forbidden   |
  * | 404                                                            | not_found   |
  * | other 4xx ({"detail": …} → the detail is the message)          | bad_request |
+ * | 400 "The 'x' model is not supported …" / "… model does not exist" | bad_request, code model_not_found |
  */
+
+/** How the backend refuses a model it does not serve to this account (a 400 `{"detail": …}`). */
+const MODEL_REFUSAL = /\bmodel\b.*\b(is not supported|not supported|does not exist|not found)\b/i;
 
 type Rec = Record<string, unknown>;
 function rec(v: unknown): Rec | undefined {
@@ -151,6 +155,9 @@ export function classifyFailure(status: number, headers: HeaderBag, bodyText: st
   }
   if (status === 403) return new UpstreamFailure('forbidden', msg('the Codex backend refused this account (HTTP 403)'), base);
   if (status === 404) return new UpstreamFailure('not_found', msg('not found on the Codex backend (HTTP 404)'), base);
+  if (status >= 400 && code === undefined && upstreamMessage !== undefined && MODEL_REFUSAL.test(upstreamMessage)) {
+    return new UpstreamFailure('bad_request', upstreamMessage, { ...base, code: 'model_not_found' });
+  }
   if (status >= 400) return new UpstreamFailure('bad_request', msg(`the Codex backend rejected the request (HTTP ${status})`), base);
   return new UpstreamFailure('server', `unexpected HTTP ${status} from the Codex backend`, base);
 }

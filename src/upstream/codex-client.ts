@@ -23,7 +23,7 @@ export interface CodexClientOptions {
   baseUrl: string;
   /** `originator` header and User-Agent product (codex_cli_rs by default in config). */
   originator: string;
-  /** Our version: User-Agent and `client_version` for /models. */
+  /** The Codex CLI version we claim (`codex.client-version`): `client_version` on /models, the `version` header, the User-Agent. */
   version: string;
   clock?: Clock;
   /** Headers timeout and body idle timeout (between two chunks). Default 600 s. */
@@ -81,6 +81,7 @@ export class CodexClient implements UpstreamClient {
       accept,
       originator: this.originator,
       'user-agent': this.userAgent,
+      version: this.version,
     };
   }
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { codexCliVersion } from '../../src/app/version.js';
 import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,7 +31,7 @@ beforeEach(async () => {
   sandbox = await startSandbox({ quiet: true });
   dir = mkdtempSync(path.join(tmpdir(), 'cliproxy-pool-'));
   store = new FileAccountStore({ dir, watchDebounceMs: 50, watchPollMs: 250 });
-  codex = new CodexClient({ baseUrl: sandbox.baseUrl, originator: 'codex_cli_rs', version: '0.1.0' });
+  codex = new CodexClient({ baseUrl: sandbox.baseUrl, originator: 'codex_cli_rs', version: codexCliVersion() });
 });
 
 afterEach(async () => {

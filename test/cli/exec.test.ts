@@ -61,7 +61,8 @@ describe('cliproxy exec', () => {
     const r = await exec(['-m', 'gpt-nope', 'Return OK.']);
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
-    expect(r.err).toMatch(/gpt-nope.*Available models: .*gpt-5-codex/);
+    // the backend's own refusal, then what the list offers
+    expect(r.err).toMatch(/The 'gpt-nope' model is not supported when using Codex with a ChatGPT account\..*Available models: .*gpt-5-codex/);
   });
 
   it('an upstream death mid-stream exits 1 with the error on stderr', async () => {

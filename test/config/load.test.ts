@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { codexCliVersion } from '../../src/app/version.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { DEFAULT_BASE_URL, DEFAULT_ISSUER } from '../../src/config/schema.js';
 import { main } from '../../src/cli/main.js';
@@ -96,6 +97,31 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, cwd: dir })).toThrow(expected);
   });
 
+  it('codex.client-version defaults to the @openai/codex version the tests run (one place: package.json)', () => {
+    const installed = (JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../node_modules/@openai/codex/package.json'), 'utf8')) as { version: string }).version;
+    expect(codexCliVersion()).toBe(installed);
+    const c = loadConfig({ env: {}, cwd: tempDir() });
+    expect(c.codex.clientVersion).toBe(installed);
+    expect(c.codex.originator).toBe('codex_cli_rs');
+    expect(c.codex.reasoningSummary).toBe('auto');
+    expect(c.modelEffortSuffixes).toEqual([]);
+  });
+
+  it('codex.client-version / reasoning-summary / model-effort-suffixes from the file, client version from the env first', () => {
+    const dir = tempDir();
+    writeConfig(dir, 'model-effort-suffixes: [high]\ncodex:\n  client-version: 0.170.1\n  reasoning-summary: detailed\n');
+    const c = loadConfig({ env: {}, cwd: dir });
+    expect(c.codex.clientVersion).toBe('0.170.1');
+    expect(c.codex.reasoningSummary).toBe('detailed');
+    expect(c.modelEffortSuffixes).toEqual(['high']);
+    expect(loadConfig({ env: { CLIPROXY_CODEX_CLIENT_VERSION: '0.171.0' }, cwd: dir }).codex.clientVersion).toBe('0.171.0');
+    expect(() => loadConfig({ env: { CLIPROXY_CODEX_CLIENT_VERSION: 'latest' }, cwd: dir })).toThrow(/CLIPROXY_CODEX_CLIENT_VERSION.*X\.Y\.Z/);
+    writeConfig(dir, 'codex:\n  client-version: "0.169"\n');
+    expect(() => loadConfig({ env: {}, cwd: dir })).toThrow(/codex.client-version/);
+    writeConfig(dir, 'codex:\n  reasoning-summary: verbose\n');
+    expect(() => loadConfig({ env: {}, cwd: dir })).toThrow(/codex.reasoning-summary/);
+  });
+
   it('rejects bad env values', () => {
     expect(() => loadConfig({ env: { CLIPROXY_PORT: 'x' }, cwd: tempDir() })).toThrow(/CLIPROXY_PORT/);
     expect(() => loadConfig({ env: { CLIPROXY_CODEX_ISSUER: 'nope' }, cwd: tempDir() })).toThrow(/CLIPROXY_CODEX_ISSUER/);
@@ -138,9 +164,8 @@ describe('loadConfig', () => {
     const c = loadConfig({ env: {}, cwd: tempDir(), flags: { config: example } });
     expect(c.modelAliases['gpt-4-code']).toBeDefined();
     expect(c.claudeModels['haiku']).toEqual({ model: 'gpt-5.1-codex-mini', effort: 'low' });
-    const { readFileSync } = await import('node:fs');
     const text = readFileSync(example, 'utf8');
-    for (const key of ['host', 'port', 'auth-dir', 'api-keys', 'debug', 'max-body-mb', 'request-retry', 'model-aliases', 'claude-models', 'models-cache-seconds', 'issuer', 'base-url', 'client-id', 'originator', 'request-timeout-seconds', 'strategy', 'session-affinity', 'session-affinity-ttl-seconds', 'transient-seconds', 'max-backoff-seconds', 'lead-seconds', 'type', 'postgres-url', 'postgres-table', 'secret-key', 'allow-remote']) {
+    for (const key of ['host', 'port', 'auth-dir', 'api-keys', 'debug', 'max-body-mb', 'request-retry', 'model-aliases', 'claude-models', 'models-cache-seconds', 'model-effort-suffixes', 'issuer', 'base-url', 'client-id', 'originator', 'client-version', 'reasoning-summary', 'request-timeout-seconds', 'strategy', 'session-affinity', 'session-affinity-ttl-seconds', 'transient-seconds', 'max-backoff-seconds', 'lead-seconds', 'type', 'postgres-url', 'postgres-table', 'secret-key', 'allow-remote']) {
       expect(text, key).toMatch(new RegExp(`^\\s*#?\\s*${key}:`, 'm'));
     }
   });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSandbox, type MintedAccount, type Sandbox } from '../../src/sandbox/index.js';
+import { SANDBOX_MODELS, startSandbox, type MintedAccount, type Sandbox } from '../../src/sandbox/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { backendHeaders, callResponses, responsesBody, streamedText, userMessage, postJson, type SseEvent } from './helpers.js';
 
@@ -84,7 +84,7 @@ describe('sandbox backend: auth and validation', () => {
     const res = await fetch(`${sb.baseUrl}/models?client_version=0.169.0`, { headers: backendHeaders(acct) });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { models: { slug: string; display_name: string; supported_reasoning_levels: unknown[] }[] };
-    expect(body.models.map((m) => m.slug)).toEqual(['gpt-5', 'gpt-5-codex', 'gpt-5.1', 'gpt-5.1-codex', 'gpt-5.1-codex-mini', 'codex-mini-latest']);
+    expect(body.models.map((m) => m.slug)).toEqual([...SANDBOX_MODELS]);
     expect(body.models[1]!.display_name).toBe('GPT-5 Codex');
     expect((await fetch(`${sb.baseUrl}/models`)).status).toBe(401);
   });

@@ -88,11 +88,13 @@ describe('input safety', () => {
     expect((await errorOf(res)).param).toBe('n');
   });
 
-  it('404 model_not_found listing the available models', async () => {
+  it('404 model_not_found with the backend\'s sentence and the available models', async () => {
     const res = await post('/v1/chat/completions', chat({ model: 'gpt-9-imaginary' }));
     expect(res.status).toBe(404);
     const err = await errorOf(res);
     expect(err.code).toBe('model_not_found');
+    expect(err.param).toBe('model');
+    expect(err.message).toContain("The 'gpt-9-imaginary' model is not supported when using Codex with a ChatGPT account.");
     expect(err.message).toContain('gpt-5-codex');
   });
 

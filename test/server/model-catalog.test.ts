@@ -30,13 +30,14 @@ describe('ModelCatalog', () => {
   it('builds the OpenAI list once per fetch: requests within the cache get the same list', async () => {
     const t = setup();
     const first = await t.catalog.list();
-    expect(await t.catalog.resolve('my-model')).toBe('gpt-5-codex');
+    expect(await t.catalog.resolve('my-model')).toEqual({ model: 'gpt-5-codex' });
     expect(await t.catalog.list()).toBe(first);
     await t.clock.advance(300_000);
     const refetched = await t.catalog.list();
     expect(refetched).not.toBe(first);
     expect(refetched).toEqual(first.map((m) => ({ ...m, created: m.created + 300 })));
-    await expect(t.catalog.resolve('gpt-404')).rejects.toMatchObject({ code: 'model_not_found', message: expect.stringContaining('my-model') });
+    // an alias whose target is not listed is still forwarded: the backend decides
+    expect(await t.catalog.resolve('dangling')).toEqual({ model: 'gpt-404' });
   });
 
   it('caches the backend list for models-cache-seconds on the injected clock', async () => {
@@ -57,11 +58,77 @@ describe('ModelCatalog', () => {
     expect(ids).toEqual(['gpt-5', 'gpt-5-codex', 'my-model']);
   });
 
-  it('resolves aliases and rejects unknown models with model_not_found listing the choices', async () => {
+  it('resolves aliases and forwards models the list does not have (the list never refuses a name)', async () => {
     const { catalog } = setup();
-    expect(await catalog.resolve('my-model')).toBe('gpt-5-codex');
-    expect(await catalog.resolve('gpt-5')).toBe('gpt-5');
-    await expect(catalog.resolve('gpt-9')).rejects.toMatchObject({ status: 404, code: 'model_not_found', message: expect.stringContaining('gpt-5, gpt-5-codex, my-model') });
+    expect(await catalog.resolve('my-model')).toEqual({ model: 'gpt-5-codex' });
+    expect(await catalog.resolve('gpt-5')).toEqual({ model: 'gpt-5' });
+    expect(await catalog.resolve('gpt-9')).toEqual({ model: 'gpt-9' });
+  });
+
+  it.each([
+    ['gpt-5-high', { model: 'gpt-5', effort: 'high' }],
+    ['gpt-5(high)', { model: 'gpt-5', effort: 'high' }],
+    ['gpt-5:high', { model: 'gpt-5', effort: 'high' }],
+    ['gpt-5-codex-xhigh', { model: 'gpt-5-codex', effort: 'xhigh' }],
+    ['gpt-5-codex(minimal)', { model: 'gpt-5-codex', effort: 'minimal' }],
+    ['gpt-5:none', { model: 'gpt-5', effort: 'none' }],
+    ['gpt-5-low', { model: 'gpt-5', effort: 'low' }],
+    ['gpt-5-medium', { model: 'gpt-5', effort: 'medium' }],
+    ['my-model-high', { model: 'gpt-5-codex', effort: 'high' }],
+    ['brand-new(high)', { model: 'brand-new', effort: 'high' }],
+    ['gpt-5-ultra', { model: 'gpt-5-ultra' }],
+    ['gpt-5(turbo)', { model: 'gpt-5(turbo)' }],
+  ])('effort suffix %s', async (name, expected) => {
+    expect(await setup().catalog.resolve(name)).toEqual(expected);
+  });
+
+  it('a listed slug that looks like a suffix is the model itself', async () => {
+    const clock = new ManualClock();
+    const account = { accountId: 'acc-1', email: 'a@example.com', planType: 'plus', auth: { accessToken: 't', accountId: 'acc-1' } };
+    const catalog = new ModelCatalog({
+      pool: { plans: () => ['plus'], withAccount: <T>(_req: unknown, attempt: (a: AttemptInfo) => Promise<T>) => attempt({ attempt: 1, account }) },
+      upstream: { models: async () => [{ slug: 'gpt-5' }, { slug: 'gpt-5-high' }] },
+      clock,
+      cacheSeconds: 300,
+      aliases: {},
+    });
+    expect(await catalog.resolve('gpt-5-high')).toEqual({ model: 'gpt-5-high' });
+    expect(await catalog.resolve('gpt-5(high)')).toEqual({ model: 'gpt-5', effort: 'high' });
+  });
+
+  it('lists <model>-<effort> only for the configured efforts', async () => {
+    const clock = new ManualClock();
+    const account = { accountId: 'acc-1', email: 'a@example.com', planType: 'plus', auth: { accessToken: 't', accountId: 'acc-1' } };
+    const make = (effortSuffixes: string[]) =>
+      new ModelCatalog({
+        pool: { plans: () => ['plus'], withAccount: <T>(_req: unknown, attempt: (a: AttemptInfo) => Promise<T>) => attempt({ attempt: 1, account }) },
+        upstream: { models: async () => [{ slug: 'gpt-5' }, { slug: 'gpt-5-codex' }] },
+        clock,
+        cacheSeconds: 300,
+        aliases: {},
+        effortSuffixes,
+      });
+    expect((await make([]).list()).map((m) => m.id)).toEqual(['gpt-5', 'gpt-5-codex']);
+    expect((await make(['high', 'low']).list()).map((m) => m.id)).toEqual(['gpt-5', 'gpt-5-codex', 'gpt-5-high', 'gpt-5-codex-high', 'gpt-5-low', 'gpt-5-codex-low']);
+  });
+
+  it('warns when the backend lists no models, and still forwards names', async () => {
+    const clock = new ManualClock();
+    const warnings: string[] = [];
+    const account = { accountId: 'acc-1', email: 'a@example.com', planType: 'plus', auth: { accessToken: 't', accountId: 'acc-1' } };
+    const catalog = new ModelCatalog({
+      pool: { plans: () => ['plus'], withAccount: <T>(_req: unknown, attempt: (a: AttemptInfo) => Promise<T>) => attempt({ attempt: 1, account }) },
+      upstream: { models: async () => [] },
+      clock,
+      cacheSeconds: 300,
+      aliases: {},
+      clientVersion: '0.8.0',
+      log: { debug: () => undefined, warn: (o, msg) => void warnings.push(`${JSON.stringify(o)} ${msg ?? ''}`) },
+    });
+    expect(await catalog.resolve('gpt-5-codex')).toEqual({ model: 'gpt-5-codex' });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('codex.client-version');
+    expect(warnings[0]).toContain('0.8.0');
   });
 
   it('keeps serving a stale list when a refresh fails, and lets names through when there is no list at all', async () => {
@@ -71,7 +138,7 @@ describe('ModelCatalog', () => {
     await t.clock.advance(301_000);
     expect((await t.catalog.list()).length).toBe(3);
     const empty = setup({ fail: true });
-    expect(await empty.catalog.resolve('anything')).toBe('anything');
+    expect(await empty.catalog.resolve('anything')).toEqual({ model: 'anything' });
   });
 });
 
@@ -113,8 +180,8 @@ describe('ModelCatalog over several plans', () => {
     const t = multiPlan({ free: ['gpt-5', 'gpt-5-codex-mini'], pro: ['gpt-5', 'gpt-5-codex'] });
     expect((await t.catalog.list()).map((m) => m.id)).toEqual(['gpt-5', 'gpt-5-codex-mini', 'gpt-5-codex']);
     expect((await t.catalog.backendModels()).map((m) => m.slug)).toEqual(['gpt-5', 'gpt-5-codex-mini', 'gpt-5-codex']);
-    expect(await t.catalog.resolve('gpt-5-codex')).toBe('gpt-5-codex');
-    await expect(t.catalog.resolve('gpt-9')).rejects.toMatchObject({ status: 404, code: 'model_not_found', message: expect.stringContaining('gpt-5, gpt-5-codex-mini, gpt-5-codex.') });
+    expect(await t.catalog.resolve('gpt-5-codex')).toEqual({ model: 'gpt-5-codex' });
+    expect(await t.catalog.resolve('gpt-9')).toEqual({ model: 'gpt-9' });
     expect(t.fetched.sort()).toEqual(['free', 'pro']);
     await t.clock.advance(300_000);
     await t.catalog.list();

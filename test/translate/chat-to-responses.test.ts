@@ -100,7 +100,7 @@ describe('chatToResponses: parameters', () => {
     ['response_format json_schema defaults', { response_format: { type: 'json_schema', json_schema: { name: 'a' } } },
       { text: { format: { type: 'json_schema', name: 'a', schema: { type: 'object', properties: {} }, strict: false } } }],
     ['verbosity', { verbosity: 'low' }, { text: { verbosity: 'low' } }],
-    ['reasoning_effort none', { reasoning_effort: 'none' }, { reasoning: { effort: 'none', summary: 'auto' } }],
+    ['reasoning_effort none (no summary)', { reasoning_effort: 'none' }, { reasoning: { effort: 'none' } }],
     ['reasoning_effort minimal', { reasoning_effort: 'minimal' }, { reasoning: { effort: 'minimal', summary: 'auto' } }],
     ['reasoning_effort low', { reasoning_effort: 'low' }, { reasoning: { effort: 'low', summary: 'auto' } }],
     ['reasoning_effort medium', { reasoning_effort: 'medium' }, { reasoning: { effort: 'medium', summary: 'auto' } }],
@@ -119,8 +119,8 @@ describe('chatToResponses: parameters', () => {
     expect(body['include']).toEqual(['reasoning.encrypted_content']);
   });
 
-  it('the minimal body has nothing else', () => {
-    expect(translate({ messages: msgs }).body).toEqual({ model: 'gpt-5', input: [userText('hi')], ...fixed });
+  it('the minimal body has nothing else (reasoning summaries on by default)', () => {
+    expect(translate({ messages: msgs }).body).toEqual({ model: 'gpt-5', input: [userText('hi')], reasoning: { summary: 'auto' }, ...fixed });
   });
 
   it('response_format text adds no text.format', () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codexCliVersion } from '../../src/app/version.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { MintedAccount, Sandbox } from '../../src/sandbox/index.js';
 import { parseChatCompletionRequest } from '../../src/translate/chat-schema.js';
@@ -21,7 +22,7 @@ let auth: UpstreamAuth;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ quiet: true });
-  client = new CodexClient({ baseUrl: sandbox.baseUrl, originator: 'codex_cli_rs', version: '0.1.0', requestTimeoutMs: 10_000 });
+  client = new CodexClient({ baseUrl: sandbox.baseUrl, originator: 'codex_cli_rs', version: codexCliVersion(), requestTimeoutMs: 10_000 });
   account = sandbox.mintAccount({ email: 'translate@example.com' });
   auth = { accessToken: account.accessToken, accountId: account.accountId };
 });
@@ -175,7 +176,16 @@ describe('backend failures through CodexClient', () => {
 describe('models', () => {
   it('lists the sandbox models', async () => {
     const models = await client.models(auth);
-    expect(models.map((m) => m.slug)).toEqual(expect.arrayContaining(['gpt-5', 'gpt-5-codex', 'codex-mini-latest']));
+    expect(models.map((m) => m.slug)).toEqual(expect.arrayContaining(['gpt-5', 'gpt-5-codex', 'codex-mini-latest', 'gpt-6.1-sol']));
+  });
+
+  it('claiming an old client version lists nothing (the backend hides newer models)', async () => {
+    const old = new CodexClient({ baseUrl: sandbox.baseUrl, originator: 'codex_cli_rs', version: '0.1.0' });
+    try {
+      expect(await old.models(auth)).toEqual([]);
+    } finally {
+      await old.close();
+    }
   });
 });
 

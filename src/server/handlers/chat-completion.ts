@@ -47,9 +47,17 @@ export function newCompletionId(): string {
 }
 
 export async function handleChatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ChatCompletionOutcome> {
+  try {
+    return await chatCompletion(deps, rawBody, call);
+  } catch (err) {
+    throw deps.catalog.explainRefusal(err);
+  }
+}
+
+async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ChatCompletionOutcome> {
   const req = parseChatCompletionRequest(rawBody);
-  const model = await deps.catalog.resolve(req.model, call.signal);
-  const { body, dropped } = chatToResponses(req, { model });
+  const { model, effort } = await deps.catalog.resolve(req.model, call.signal);
+  const { body, dropped } = chatToResponses(req, { model, effort, reasoningSummary: deps.reasoningSummary });
   if (dropped.length) deps.log.debug({ dropped }, 'dropped parameters the Codex backend does not accept');
 
   const affinityKey = affinityKeyOf({ promptCacheKey: req.prompt_cache_key, user: req.user }, call.sessionId);

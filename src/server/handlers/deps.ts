@@ -14,6 +14,8 @@ export interface HandlerDeps {
   log: Logger;
   /** config `claude-models`: Anthropic model names → Codex model + effort (/v1/messages). */
   claudeModels?: Config['claudeModels'];
+  /** `codex.reasoning-summary`: the summary chat requests get unless they ask for another. */
+  reasoningSummary?: Config['codex']['reasoningSummary'];
   /** Called once per upstream attempt with the account id and `ok` or the failure kind (metrics). */
   onAttempt?: (accountId: string, outcome: string) => void;
 }
@@ -35,9 +37,11 @@ export function createHandlerDeps(runtime: HandlerSources, opts: { log: Logger; 
     clock,
     cacheSeconds: config.modelsCacheSeconds,
     aliases: config.modelAliases,
+    effortSuffixes: config.modelEffortSuffixes,
+    clientVersion: config.codex.clientVersion,
     log: opts.log,
   });
-  return { pool, upstream, catalog, clock, log: opts.log, onAttempt: opts.onAttempt, claudeModels: config.claudeModels };
+  return { pool, upstream, catalog, clock, log: opts.log, reasoningSummary: config.codex.reasoningSummary, onAttempt: opts.onAttempt, claudeModels: config.claudeModels };
 }
 
 /** Per-call inputs that do not come from the JSON body. */

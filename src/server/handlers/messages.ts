@@ -6,7 +6,6 @@
  * from here happens before anything was sent to the client.
  */
 import { randomBytes } from 'node:crypto';
-import { NotFoundError } from '../../errors.js';
 import { claudeModelTarget, type ReasoningEffort } from '../../translate/claude-models.js';
 import { parseCountTokensRequest, parseMessagesRequest, type MessagesRequest } from '../../translate/messages-schema.js';
 import { messagesToResponses, type MessagesToResponsesResult } from '../../translate/messages-to-responses.js';
@@ -68,15 +67,15 @@ interface Prepared {
  */
 async function codexModelFor(deps: HandlerDeps, requested: string, signal: AbortSignal): Promise<{ model: string; effort?: ReasoningEffort }> {
   const target = claudeModelTarget(requested, deps.claudeModels ?? {});
-  try {
-    return { model: await deps.catalog.resolve(target?.model ?? requested, signal), effort: target?.effort };
-  } catch (err) {
-    if (!target?.builtIn || !(err instanceof NotFoundError)) throw err;
-    const first = (await deps.catalog.list(signal))[0];
-    if (!first) throw err;
-    deps.log.info({ requested, default: target.model, using: first.id }, 'default claude-models target not offered by these accounts; using the first listed model (set claude-models to choose)');
-    return { model: first.id, effort: target.effort };
-  }
+  // the catalog never refuses a name (the backend decides); it resolves aliases and effort suffixes
+  const resolved = await deps.catalog.resolve(target?.model ?? requested, signal);
+  const effort = target?.effort ?? resolved.effort;
+  if (!target?.builtIn) return { model: resolved.model, effort };
+  const listed = await deps.catalog.list(signal).catch(() => []);
+  if (listed.length === 0 || listed.some((m) => m.id === resolved.model)) return { model: resolved.model, effort };
+  const first = listed[0]!;
+  deps.log.info({ requested, default: target.model, using: first.id }, 'default claude-models target not offered by these accounts; using the first listed model (set claude-models to choose)');
+  return { model: first.id, effort };
 }
 
 async function prepare(deps: HandlerDeps, req: MessagesRequest, signal: AbortSignal): Promise<Prepared> {

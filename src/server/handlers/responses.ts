@@ -124,14 +124,29 @@ export function failedEventBytes(responseId: string | undefined, code: string, m
   return new TextEncoder().encode(`event: response.failed\ndata: ${JSON.stringify(event)}\n\n`);
 }
 
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 export async function handleResponses(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ResponsesOutcome> {
+  try {
+    return await responses(deps, rawBody, call);
+  } catch (err) {
+    throw deps.catalog.explainRefusal(err);
+  }
+}
+
+async function responses(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ResponsesOutcome> {
   if (rawBody === null || typeof rawBody !== 'object' || Array.isArray(rawBody)) {
     throw new InvalidRequestError('The request body must be a JSON object.', { code: 'invalid_value' });
   }
   const input = rawBody as Record<string, unknown>;
   // validates `model` (and the rest) before the catalog is asked
   const { body, dropped, clientWantsStream } = fixResponsesRequest(input);
-  body['model'] = await deps.catalog.resolve(body['model'] as string, call.signal);
+  const { model, effort } = await deps.catalog.resolve(body['model'] as string, call.signal);
+  body['model'] = model;
+  // the suffix is the client's explicit choice (`gpt-5-high`): it sets the effort
+  if (effort) body['reasoning'] = { ...(isRecord(body['reasoning']) ? body['reasoning'] : {}), effort };
   if (dropped.length) deps.log.debug({ dropped }, 'dropped parameters the Codex backend does not accept');
 
   const affinityKey = affinityKeyOf({ promptCacheKey: body['prompt_cache_key'], user: input['user'] }, call.sessionId);
