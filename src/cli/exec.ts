@@ -35,6 +35,7 @@ async function printOutcome(outcome: ChatCompletionOutcome, opts: ExecOptions, c
   }
   let last = '';
   for await (const item of outcome.items) {
+    if (item.kind === 'keepalive') continue;
     if (item.kind === 'error') {
       if (last && !last.endsWith('\n')) ctx.stdout.write('\n');
       ctx.stderr.write(`error: ${item.message}\n`);

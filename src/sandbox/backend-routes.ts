@@ -15,7 +15,43 @@ import { modelsListing, visibleTo } from './models-listing.js';
 /** Events sent before a disconnect fault drops the socket, unless the fault says otherwise. */
 const DEFAULT_DISCONNECT_AFTER_EVENTS = 5;
 const DEFAULT_FAULT_RESET_SECONDS = 60;
-const UNSUPPORTED_PARAMETERS = ['temperature', 'top_p', 'max_output_tokens', 'max_tokens'];
+const UNSUPPORTED_PARAMETERS = ['temperature', 'top_p', 'max_output_tokens', 'max_tokens', 'stream_options', 'context_management', 'prompt_cache_breakpoint'];
+
+/** What /responses refuses a request with: a `{"detail": …}` sentence, or a whole error body. */
+type Problem = string | { error: { message: string; type: string } };
+
+/** GPT-5.6+ explicit cache markers: the Codex backend refuses them wherever they appear. */
+const BREAKPOINT_REFUSAL: Problem = { error: { message: 'prompt_cache_breakpoint is not supported on this model', type: 'invalid_request_error' } };
+
+function hasBreakpoint(item: Record<string, unknown>): boolean {
+  if ('prompt_cache_breakpoint' in item) return true;
+  return [item.content, item.output].some((parts) => Array.isArray(parts) && parts.some((p) => p && typeof p === 'object' && 'prompt_cache_breakpoint' in p));
+}
+
+/** Output items and the call items they answer. */
+const OUTPUT_OF: Readonly<Record<string, string>> = { function_call_output: 'function_call', custom_tool_call_output: 'custom_tool_call' };
+
+/**
+ * What the backend refuses inside `input`: a `system` message (the Codex backend takes the system
+ * prompt as `instructions` or a `developer` message), and a tool output whose call is not earlier
+ * in the input ("No tool call found for function call output with call_id …").
+ */
+function validateInput(input: unknown[]): Problem | undefined {
+  const calls = new Set<string>();
+  for (const raw of input) {
+    if (!raw || typeof raw !== 'object') continue;
+    const item = raw as Record<string, unknown>;
+    if (hasBreakpoint(item)) return BREAKPOINT_REFUSAL;
+    const type = typeof item.type === 'string' ? item.type : 'message';
+    if (type === 'message' && item.role === 'system') return "Invalid value: 'system'. Supported values are: 'user', 'assistant' and 'developer'.";
+    if (type === 'function_call' || type === 'custom_tool_call') calls.add(`${type}:${String(item.call_id)}`);
+    const answers = OUTPUT_OF[type];
+    if (answers && !calls.has(`${answers}:${String(item.call_id)}`)) {
+      return `No tool call found for ${type === 'function_call_output' ? 'function' : 'custom tool'} call output with call_id ${String(item.call_id)}.`;
+    }
+  }
+  return undefined;
+}
 
 /** Checks the bearer token and ChatGPT-Account-ID; answers the error itself and returns undefined when they fail. */
 function authenticate(core: SandboxCore, req: Request, res: ServerResponse): SandboxAccount | undefined {
@@ -49,7 +85,7 @@ function detail(res: ServerResponse, message: string, headers: Record<string, st
   sendJson(res, 400, { detail: message }, headers);
 }
 
-function validate(body: Record<string, unknown>, models: readonly string[]): string | undefined {
+function validate(body: Record<string, unknown>, models: readonly string[]): Problem | undefined {
   for (const p of UNSUPPORTED_PARAMETERS) {
     if (p in body) return `Unsupported parameter: ${p}`;
   }
@@ -65,6 +101,7 @@ function validate(body: Record<string, unknown>, models: readonly string[]): str
       const problem = reasoningItemProblem(item, i);
       if (problem) return problem;
     }
+    return validateInput(body.input);
   }
   return undefined;
 }
@@ -117,7 +154,10 @@ export function responsesEndpoint(core: SandboxCore) {
     const request = body as Record<string, unknown>;
     core.requestLog.record(req, request);
     const problem = validate(request, core.modelsFor(account.plan));
-    if (problem) return detail(res, problem, usageHeaders(core.quotas.view(account.accountId)));
+    if (problem !== undefined) {
+      const headers = usageHeaders(core.quotas.view(account.accountId));
+      return typeof problem === 'string' ? detail(res, problem, headers) : sendJson(res, 400, problem, headers);
+    }
 
     const quota = core.quotas.check(account.accountId);
     if (!quota.ok) {

@@ -5,9 +5,10 @@
  * reminder parts are left out of the user text.
  *  - last input item is a function_call_output → `Tool result: <output>`
  *  - last user text "Return X." → `X`
- *  - function tools present (tool_choice not "none") and the last item is a user message →
- *    one function_call to the tool named in the text (else the first), arguments = the first
- *    JSON object in the text (else `{}`)
+ *  - function or custom tools present (tool_choice not "none") and the last item is a user
+ *    message → one call to the tool named in the text (else the first): a function_call with
+ *    arguments = the first JSON object in the text (else `{}`), or for a custom tool a
+ *    custom_tool_call whose free-form input is the text after "input:" (else the whole text)
  *  - input_image parts in the last user message → `I see N image(s).`
  *  - otherwise → `Echo: <last user text>`
  * text.format json_object/json_schema wraps a text reply as `{"answer":"<reply>"}`; with
@@ -38,7 +39,8 @@ export const SANDBOX_MODELS: readonly string[] = Object.keys(SANDBOX_MODEL_MINIM
 export type PlannedItem =
   | { type: 'reasoning'; summary: string }
   | { type: 'message'; text: string }
-  | { type: 'function_call'; name: string; arguments: string };
+  | { type: 'function_call'; name: string; arguments: string }
+  | { type: 'custom_tool_call'; name: string; input: string };
 
 export interface ReplyPlan {
   items: PlannedItem[];
@@ -140,6 +142,12 @@ export function firstJsonObject(text: string): string | undefined {
   return undefined;
 }
 
+/** Names of the custom (free-form input) tools. */
+function customToolNames(tools: unknown): string[] {
+  if (!Array.isArray(tools)) return [];
+  return tools.filter((t): t is Json => isObject(t) && t.type === 'custom' && typeof t.name === 'string').map((t) => t.name as string);
+}
+
 function functionToolNames(tools: unknown): string[] {
   if (!Array.isArray(tools)) return [];
   const names: string[] = [];
@@ -153,7 +161,7 @@ function functionToolNames(tools: unknown): string[] {
 
 function chooseTool(names: string[], toolChoice: unknown, userText: string): string | undefined {
   if (names.length === 0 || toolChoice === 'none') return undefined;
-  if (isObject(toolChoice) && toolChoice.type === 'function') {
+  if (isObject(toolChoice) && (toolChoice.type === 'function' || toolChoice.type === 'custom')) {
     const forced = typeof toolChoice.name === 'string' ? toolChoice.name : isObject(toolChoice.function) ? String(toolChoice.function.name) : undefined;
     if (forced && names.includes(forced)) return forced;
   }
@@ -201,7 +209,13 @@ export function planReply(body: Json): ReplyPlan {
   } else if (returned) {
     text = returned[1] ?? '';
   } else {
-    const tool = last && last === user ? chooseTool(functionToolNames(body.tools), body.tool_choice, userText) : undefined;
+    const custom = customToolNames(body.tools);
+    const tool = last && last === user ? chooseTool([...functionToolNames(body.tools), ...custom], body.tool_choice, userText) : undefined;
+    if (tool && custom.includes(tool)) {
+      const marker = userText.indexOf('input:');
+      planned.push({ type: 'custom_tool_call', name: tool, input: marker >= 0 ? userText.slice(marker + 'input:'.length).trim() : userText });
+      return { items: planned, userText };
+    }
     if (tool) {
       planned.push({ type: 'function_call', name: tool, arguments: firstJsonObject(userText) ?? '{}' });
       return { items: planned, userText };

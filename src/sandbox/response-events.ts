@@ -92,6 +92,16 @@ function itemEvents(item: PlannedItem, outputIndex: number, r: ResponseIdentity,
     events.push({ type: 'response.output_item.done', output_index: outputIndex, item: done });
     return { events, done };
   }
+  if (item.type === 'custom_tool_call') {
+    const id = r.nextId('ctc');
+    const callId = r.nextId('call');
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { id, type: 'custom_tool_call', status: 'in_progress', call_id: callId, name: item.name, input: '' } });
+    for (const delta of argumentDeltas(item.input)) events.push({ type: 'response.custom_tool_call_input.delta', item_id: id, output_index: outputIndex, delta });
+    events.push({ type: 'response.custom_tool_call_input.done', item_id: id, output_index: outputIndex, input: item.input });
+    const done = { id, type: 'custom_tool_call', status: 'completed', call_id: callId, name: item.name, input: item.input };
+    events.push({ type: 'response.output_item.done', output_index: outputIndex, item: done });
+    return { events, done };
+  }
   const id = r.nextId('msg');
   const base = { item_id: id, output_index: outputIndex, content_index: 0 };
   const part = { type: 'output_text', text: item.text, annotations: [], logprobs: [] };
@@ -113,7 +123,7 @@ export function computeUsage(request: Record<string, unknown>, items: PlannedIte
   for (const it of items) {
     if (it.type === 'reasoning') reasoning += estimateTokens(it.summary);
     else if (it.type === 'message') visible += estimateTokens(it.text);
-    else visible += estimateTokens(it.name + it.arguments);
+    else visible += estimateTokens(it.name + (it.type === 'function_call' ? it.arguments : it.input));
   }
   const output = visible + reasoning;
   return {

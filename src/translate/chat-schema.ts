@@ -44,11 +44,20 @@ const textContent = z.union([z.string(), z.array(textPartSchema)]);
 
 // ---- messages -----------------------------------------------------------------------------
 
-const toolCallSchema = z.looseObject({
+const functionToolCallSchema = z.looseObject({
   id: z.string().min(1),
   type: z.literal('function').optional(),
   function: z.looseObject({ name: z.string().min(1), arguments: nullish(z.string()) }),
 });
+
+/** A call of a `custom` (free-form input) tool, as the model returned it. */
+const customToolCallSchema = z.looseObject({
+  id: z.string().min(1),
+  type: z.literal('custom'),
+  custom: z.looseObject({ name: z.string().min(1), input: nullish(z.string()) }),
+});
+
+const toolCallSchema = z.union([customToolCallSchema, functionToolCallSchema]);
 
 const systemMessageSchema = z.looseObject({
   role: z.literal('system'),
@@ -78,9 +87,12 @@ const assistantMessageSchema = z.looseObject({
   function_call: nullish(z.looseObject({ name: z.string().min(1), arguments: nullish(z.string()) })),
 });
 
+/** Tool results may carry images (a screenshot tool, say) beside text. */
+const toolPartSchema = z.discriminatedUnion('type', [textPartSchema, imageUrlPartSchema]);
+
 const toolMessageSchema = z.looseObject({
   role: z.literal('tool'),
-  content: textContent,
+  content: z.union([z.string(), z.array(toolPartSchema)]),
   tool_call_id: z.string().min(1),
 });
 
@@ -109,25 +121,59 @@ const functionDefinitionSchema = z.looseObject({
   strict: nullish(z.boolean()),
 });
 
-const toolSchema = z.looseObject({ type: z.literal('function'), function: functionDefinitionSchema });
+const functionToolSchema = z.looseObject({ type: z.literal('function'), function: functionDefinitionSchema });
+
+/** A free-form input tool: OpenAI's shape `{type:"custom", custom:{name, description, format}}`, or flat. */
+const customToolSchema = z.looseObject({
+  type: z.literal('custom'),
+  custom: nullish(z.looseObject({ name: z.string().min(1), description: nullish(z.string()), format: nullish(z.unknown()) })),
+  name: nullish(z.string().min(1)),
+  description: nullish(z.string()),
+  format: nullish(z.unknown()),
+});
+
+/** A built-in tool the backend runs itself (`web_search`, `web_search_preview`, …): passed through. */
+const builtInToolSchema = z.looseObject({
+  type: z.string().min(1).refine((t) => t !== 'function' && t !== 'custom', { message: 'a built-in tool type', abort: true }),
+});
+
+const toolSchema = z.union([functionToolSchema, customToolSchema, builtInToolSchema]);
 
 const namedToolChoiceSchema = z.looseObject({
   type: z.literal('function'),
   function: z.looseObject({ name: z.string().min(1) }),
 });
 
+const namedCustomToolChoiceSchema = z.looseObject({
+  type: z.literal('custom'),
+  custom: z.looseObject({ name: z.string().min(1) }),
+});
+
+/** `{type:"web_search"}` and other built-in tool choices: passed through. */
+const builtInToolChoiceSchema = z.looseObject({
+  type: z.string().min(1).refine((t) => !['function', 'custom', 'allowed_tools'].includes(t), { message: 'a built-in tool type', abort: true }),
+});
+
 const allowedToolsChoiceSchema = z.looseObject({
   type: z.literal('allowed_tools'),
   allowed_tools: z.looseObject({
     mode: z.enum(['auto', 'required']),
-    tools: z.array(z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string().min(1) }) })),
+    tools: z.array(
+      z.union([
+        z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string().min(1) }) }),
+        z.looseObject({ type: z.literal('custom'), custom: z.looseObject({ name: z.string().min(1) }) }),
+        builtInToolChoiceSchema,
+      ]),
+    ),
   }),
 });
 
 const toolChoiceSchema = z.union([
   z.enum(['none', 'auto', 'required']),
   namedToolChoiceSchema,
+  namedCustomToolChoiceSchema,
   allowedToolsChoiceSchema,
+  builtInToolChoiceSchema,
 ]);
 
 // ---- response format ----------------------------------------------------------------------
@@ -196,6 +242,7 @@ export const chatCompletionRequestSchema = z.looseObject({
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 export type ChatTool = z.infer<typeof toolSchema>;
+export type ChatToolCall = z.infer<typeof toolCallSchema>;
 export type ChatToolChoice = z.infer<typeof toolChoiceSchema>;
 export type ChatResponseFormat = z.infer<typeof responseFormatSchema>;
 

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { InvalidRequestError } from '../errors.js';
-import type { ChatCompletionRequest, ChatMessage, ChatToolChoice } from './chat-schema.js';
+import type { ChatCompletionRequest, ChatMessage, ChatToolCall } from './chat-schema.js';
 
 /**
  * chat.completions request → the Responses body the Codex backend accepts (protocol.md §4).
@@ -37,6 +38,8 @@ export interface ChatToResponsesResult {
   body: Record<string, unknown>;
   /** Names of request parameters that were present and not forwarded (log them at debug). */
   dropped: string[];
+  /** Parts of the conversation left out, and why (log them at debug), e.g. a tool result with no call. */
+  notes: string[];
 }
 
 type InputItem = Record<string, unknown>;
@@ -48,6 +51,8 @@ export interface ChatToResponsesOptions {
   effort?: string;
   /** The summary to ask for when the request names none (`codex.reasoning-summary`, default auto). */
   reasoningSummary?: string;
+  /** The client's session id header: the prompt_cache_key when the body has none. */
+  sessionId?: string;
 }
 
 export function chatToResponses(req: ChatCompletionRequest, opts: ChatToResponsesOptions): ChatToResponsesResult {
@@ -61,9 +66,10 @@ export function chatToResponses(req: ChatCompletionRequest, opts: ChatToResponse
     throw new InvalidRequestError('messages must contain at least one message.', { param: 'messages', code: 'invalid_value' });
   }
 
+  const notes: string[] = [];
   const body: Record<string, unknown> = {
     model: opts.model,
-    input: messagesToInput(req.messages),
+    input: messagesToInput(req.messages, customToolNames(req), notes),
   };
 
   const tools = toolsFor(req);
@@ -71,6 +77,8 @@ export function chatToResponses(req: ChatCompletionRequest, opts: ChatToResponse
   const toolChoice = toolChoiceFor(req);
   if (toolChoice !== undefined) body['tool_choice'] = toolChoice;
   if (req.parallel_tool_calls != null) body['parallel_tool_calls'] = req.parallel_tool_calls;
+  // a legacy `functions` client understands one function_call per answer
+  else if (usesLegacyFunctions(req)) body['parallel_tool_calls'] = false;
 
   const text = textFor(req);
   if (text) body['text'] = text;
@@ -78,14 +86,39 @@ export function chatToResponses(req: ChatCompletionRequest, opts: ChatToResponse
   const reasoning = reasoningFor(req, opts);
   if (reasoning) body['reasoning'] = reasoning;
 
-  const cacheKey = req.prompt_cache_key ?? req.user;
+  const cacheKey = req.prompt_cache_key || req.user || opts.sessionId || derivedPromptCacheKey(req.messages);
   if (cacheKey) body['prompt_cache_key'] = cacheKey;
 
   body['store'] = false;
   body['stream'] = true;
   body['include'] = ['reasoning.encrypted_content'];
 
-  return { body, dropped: droppedParameters(req) };
+  return { body, dropped: droppedParameters(req), notes };
+}
+
+/** Whether the client speaks legacy function calling (`functions`, no `tools`): answers then use `function_call`. */
+export function usesLegacyFunctions(req: ChatCompletionRequest): boolean {
+  return (req.functions?.length ?? 0) > 0 && (req.tools?.length ?? 0) === 0;
+}
+
+/**
+ * A stable prompt_cache_key for a client that sends none (and no `user` or session header):
+ * a hash of the first system/developer text and the first user message, formatted as a UUID.
+ * The same conversation gets the same key on every turn, so the backend's prompt cache and
+ * the pool's session affinity work for clients that know nothing of them.
+ */
+export function derivedPromptCacheKey(messages: readonly ChatMessage[]): string | undefined {
+  const system = messages.find((m) => m.role === 'system' || m.role === 'developer');
+  const user = messages.find((m) => m.role === 'user');
+  if (!user) return undefined;
+  const text = (m: ChatMessage | undefined): string => {
+    const content: unknown = m?.content;
+    if (typeof content === 'string') return content;
+    if (!Array.isArray(content)) return '';
+    return content.map((p: { text?: unknown }) => (typeof p.text === 'string' ? p.text : '')).join('');
+  };
+  const hex = createHash('sha256').update(JSON.stringify([text(system), text(user)])).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 /**
@@ -117,11 +150,16 @@ function droppedParameters(req: ChatCompletionRequest): string[] {
 
 // ---- messages -----------------------------------------------------------------------------
 
-function messagesToInput(messages: readonly ChatMessage[]): InputItem[] {
+/** What a call id in the conversation so far refers to: a function call or a custom tool call. */
+type CallKind = 'function' | 'custom';
+
+function messagesToInput(messages: readonly ChatMessage[], customTools: ReadonlySet<string>, notes: string[]): InputItem[] {
   const input: InputItem[] = [];
   /** Legacy `function` messages carry no call id: pair them with the assistant's last function_call. */
   const pendingLegacyCalls: { name: string; callId: string }[] = [];
   let legacySeq = 0;
+  /** Calls made so far: a tool result must answer one of them (the backend rejects orphans). */
+  const calls = new Map<string, CallKind>();
 
   messages.forEach((msg, i) => {
     const at = `messages.${i}`;
@@ -136,8 +174,10 @@ function messagesToInput(messages: readonly ChatMessage[]): InputItem[] {
       case 'assistant': {
         const parts = assistantParts(msg);
         if (parts.length > 0) input.push(messageItem('assistant', parts));
-        for (const call of msg.tool_calls ?? []) {
-          input.push({ type: 'function_call', call_id: call.id, name: call.function.name, arguments: call.function.arguments ?? '' });
+        for (const call of (msg.tool_calls ?? []) as ChatToolCall[]) {
+          const item = toolCallItem(call, customTools);
+          calls.set(call.id, item['type'] === 'custom_tool_call' ? 'custom' : 'function');
+          input.push(item);
         }
         if (msg.function_call) {
           const callId = `call_legacy_${legacySeq++}`;
@@ -146,9 +186,16 @@ function messagesToInput(messages: readonly ChatMessage[]): InputItem[] {
         }
         return;
       }
-      case 'tool':
-        input.push({ type: 'function_call_output', call_id: msg.tool_call_id, output: joinText(msg.content) });
+      case 'tool': {
+        const kind = calls.get(msg.tool_call_id);
+        if (!kind) {
+          notes.push(`${at}: a tool result for call '${msg.tool_call_id}', which no earlier assistant message made, was left out (the backend rejects it)`);
+          return;
+        }
+        const output = toolOutput(msg.content, `${at}.content`);
+        input.push({ type: kind === 'custom' ? 'custom_tool_call_output' : 'function_call_output', call_id: msg.tool_call_id, output });
         return;
+      }
       case 'function': {
         const idx = findLastIndex(pendingLegacyCalls, (c) => c.name === msg.name);
         if (idx < 0) {
@@ -166,6 +213,30 @@ function messagesToInput(messages: readonly ChatMessage[]): InputItem[] {
   return input;
 }
 
+/**
+ * An assistant tool call → its Responses item. A `custom` call becomes custom_tool_call (free-form
+ * `input`); so does a function-shaped call naming a declared custom tool (clients that only know
+ * function calls echo custom calls back that way).
+ */
+function toolCallItem(call: ChatToolCall, customTools: ReadonlySet<string>): InputItem {
+  if (call.type === 'custom') {
+    const custom = call.custom as { name: string; input?: string | null };
+    return { type: 'custom_tool_call', call_id: call.id, name: custom.name, input: custom.input ?? '' };
+  }
+  const fn = call.function as { name: string; arguments?: string | null };
+  if (customTools.has(fn.name)) return { type: 'custom_tool_call', call_id: call.id, name: fn.name, input: fn.arguments ?? '' };
+  return { type: 'function_call', call_id: call.id, name: fn.name, arguments: fn.arguments ?? '' };
+}
+
+type ToolContent = Extract<ChatMessage, { role: 'tool' }>['content'];
+
+/** A tool result: its text as a string; with image parts, a list of input_text / input_image parts. */
+function toolOutput(content: ToolContent, at: string): string | InputItem[] {
+  if (typeof content === 'string') return content;
+  if (content.every((p) => p.type === 'text')) return content.map((p) => (p.type === 'text' ? p.text : '')).join('');
+  return content.map((part, j): InputItem => (part.type === 'text' ? { type: 'input_text', text: part.text } : imagePart(part.image_url, `${at}.${j}`)));
+}
+
 function messageItem(role: 'developer' | 'user' | 'assistant', content: InputItem[]): InputItem {
   return { type: 'message', role, content };
 }
@@ -173,10 +244,6 @@ function messageItem(role: 'developer' | 'user' | 'assistant', content: InputIte
 function textParts(content: string | readonly { text: string }[], type: 'input_text' | 'output_text'): InputItem[] {
   if (typeof content === 'string') return [{ type, text: content }];
   return content.map((p) => ({ type, text: p.text }));
-}
-
-function joinText(content: string | readonly { text: string }[]): string {
-  return typeof content === 'string' ? content : content.map((p) => p.text).join('');
 }
 
 type UserContent = Extract<ChatMessage, { role: 'user' }>['content'];
@@ -188,19 +255,8 @@ function userParts(content: UserContent, at: string): InputItem[] {
     switch (part.type) {
       case 'text':
         return { type: 'input_text', text: part.text };
-      case 'image_url': {
-        const { url, detail } = typeof part.image_url === 'string' ? { url: part.image_url, detail: undefined } : part.image_url;
-        const urlParam = typeof part.image_url === 'string' ? `${where}.image_url` : `${where}.image_url.url`;
-        if (!isSupportedImageUrl(url)) {
-          throw new InvalidRequestError(
-            `Invalid image URL: expected an http(s) URL or a base64 data URL (data:image/...;base64,...).`,
-            { param: urlParam, code: 'invalid_image_url' },
-          );
-        }
-        const item: InputItem = { type: 'input_image', image_url: url };
-        if (detail) item['detail'] = detail;
-        return item;
-      }
+      case 'image_url':
+        return imagePart(part.image_url, where);
       case 'input_audio':
         throw new InvalidRequestError('Audio input (input_audio content parts) is not supported by the Codex backend.', {
           param: `${where}.type`,
@@ -219,6 +275,23 @@ function userParts(content: UserContent, at: string): InputItem[] {
       }
     }
   });
+}
+
+type ImageUrl = string | { url: string; detail?: 'auto' | 'low' | 'high' | null };
+
+/** An `image_url` content part (at `where`) → input_image; 400 for a URL the backend cannot fetch. */
+function imagePart(imageUrl: ImageUrl, where: string): InputItem {
+  const { url, detail } = typeof imageUrl === 'string' ? { url: imageUrl, detail: undefined } : imageUrl;
+  const urlParam = typeof imageUrl === 'string' ? `${where}.image_url` : `${where}.image_url.url`;
+  if (!isSupportedImageUrl(url)) {
+    throw new InvalidRequestError(`Invalid image URL: expected an http(s) URL or a base64 data URL (data:image/...;base64,...).`, {
+      param: urlParam,
+      code: 'invalid_image_url',
+    });
+  }
+  const item: InputItem = { type: 'input_image', image_url: url };
+  if (detail) item['detail'] = detail;
+  return item;
 }
 
 function isSupportedImageUrl(url: string): boolean {
@@ -247,15 +320,65 @@ function findLastIndex<T>(arr: readonly T[], pred: (v: T) => boolean): number {
 
 // ---- tools ----------------------------------------------------------------------------------
 
+type Rec = Record<string, unknown>;
+const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** Older names of the web search tool; the backend knows it as `web_search`. */
+const WEB_SEARCH_ALIASES = new Set(['web_search_preview', 'web_search_preview_2025_03_11']);
+
+/** Names of the request's custom (free-form input) tools. */
+function customToolNames(req: ChatCompletionRequest): Set<string> {
+  const names = new Set<string>();
+  for (const t of req.tools ?? []) {
+    const tool = rec(t);
+    if (tool['type'] !== 'custom') continue;
+    const name = str(rec(tool['custom'])['name']) ?? str(tool['name']);
+    if (name) names.add(name);
+  }
+  return names;
+}
+
+/**
+ * tools[] → Responses tools: functions flattened (`parameters` defaults to an empty object
+ * schema, `strict` to false), custom tools flattened to `{type:"custom", name, description,
+ * format}`, built-in tools (`web_search`, …) passed through, `web_search_preview` renamed.
+ */
 function toolsFor(req: ChatCompletionRequest): InputItem[] {
-  const defs = [...(req.tools ?? []).map((t) => t.function), ...(req.functions ?? [])];
-  return defs.map((f) => {
-    const tool: InputItem = { type: 'function', name: f.name };
-    if (f.description != null) tool['description'] = f.description;
-    tool['parameters'] = f.parameters ?? { type: 'object', properties: {} };
-    tool['strict'] = f.strict ?? false;
-    return tool;
+  const out: InputItem[] = [];
+  (req.tools ?? []).forEach((t, i) => {
+    const tool = rec(t);
+    if (tool['type'] === 'function') out.push(functionTool(rec(tool['function'])));
+    else if (tool['type'] === 'custom') out.push(customTool(tool, i));
+    else out.push(builtInTool(tool));
   });
+  for (const f of req.functions ?? []) out.push(functionTool(rec(f)));
+  return out;
+}
+
+function functionTool(f: Rec): InputItem {
+  const tool: InputItem = { type: 'function', name: f['name'] };
+  if (f['description'] != null) tool['description'] = f['description'];
+  tool['parameters'] = f['parameters'] ?? { type: 'object', properties: {} };
+  tool['strict'] = f['strict'] ?? false;
+  return tool;
+}
+
+function customTool(tool: Rec, i: number): InputItem {
+  const custom = rec(tool['custom']);
+  const name = str(custom['name']) ?? str(tool['name']);
+  if (!name) throw new InvalidRequestError(`Missing required parameter: 'tools.${i}.custom.name'.`, { param: `tools.${i}.custom.name`, code: 'missing_required_parameter' });
+  const out: InputItem = { type: 'custom', name };
+  const description = custom['description'] ?? tool['description'];
+  if (description != null) out['description'] = description;
+  const format = custom['format'] ?? tool['format'];
+  if (format != null) out['format'] = format;
+  return out;
+}
+
+function builtInTool(tool: Rec): InputItem {
+  const type = String(tool['type']);
+  return WEB_SEARCH_ALIASES.has(type) ? { ...tool, type: 'web_search' } : { ...tool };
 }
 
 function toolChoiceFor(req: ChatCompletionRequest): unknown {
@@ -265,14 +388,20 @@ function toolChoiceFor(req: ChatCompletionRequest): unknown {
   return typeof legacy === 'string' ? legacy : { type: 'function', name: legacy.name };
 }
 
-function mapToolChoice(choice: ChatToolChoice): unknown {
+/** One named tool (in tool_choice or allowed_tools) → its Responses form. */
+function namedTool(t: Rec): InputItem {
+  if (t['type'] === 'function') return { type: 'function', name: rec(t['function'])['name'] };
+  if (t['type'] === 'custom') return { type: 'custom', name: rec(t['custom'])['name'] };
+  return builtInTool(t);
+}
+
+function mapToolChoice(choice: unknown): unknown {
   if (typeof choice === 'string') return choice;
-  if (choice.type === 'function') return { type: 'function', name: choice.function.name };
-  return {
-    type: 'allowed_tools',
-    mode: choice.allowed_tools.mode,
-    tools: choice.allowed_tools.tools.map((t) => ({ type: 'function', name: t.function.name })),
-  };
+  const c = rec(choice);
+  if (c['type'] !== 'allowed_tools') return namedTool(c);
+  const allowed = rec(c['allowed_tools']);
+  const tools = Array.isArray(allowed['tools']) ? (allowed['tools'] as unknown[]) : [];
+  return { type: 'allowed_tools', mode: allowed['mode'], tools: tools.map((t) => namedTool(rec(t))) };
 }
 
 // ---- text: response_format + verbosity ------------------------------------------------------

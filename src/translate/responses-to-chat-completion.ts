@@ -10,11 +10,9 @@ import type { ChatCompletionChunk, ChatFinishReason, ChatUsage } from './respons
  * It folds the streaming translator's chunks, so both paths agree on every mapping.
  */
 
-export interface ChatToolCall {
-  id: string;
-  type: 'function';
-  function: { name: string; arguments: string };
-}
+export type ChatToolCall =
+  | { id: string; type: 'function'; function: { name: string; arguments: string } }
+  | { id: string; type: 'custom'; custom: { name: string; input: string } };
 
 export interface ChatCompletionMessage {
   role: 'assistant';
@@ -23,6 +21,8 @@ export interface ChatCompletionMessage {
   refusal: string | null;
   reasoning_content?: string;
   tool_calls?: ChatToolCall[];
+  /** Legacy function calling: the one call, when the request used `functions`. */
+  function_call?: { name: string; arguments: string };
 }
 
 export interface ChatCompletion {
@@ -39,7 +39,10 @@ export interface ChatCompletion {
  * client's input caused, e.g. invalid_image or context_length_exceeded, else 502) or without
  * any terminal event (502 "stream closed before response.completed"). Messages are scrubbed.
  */
-export function chatCompletionFromEvents(events: readonly ResponsesEvent[], init: { id: string; model: string; created: number }): ChatCompletion {
+export function chatCompletionFromEvents(
+  events: readonly ResponsesEvent[],
+  init: { id: string; model: string; created: number; legacyFunctions?: boolean },
+): ChatCompletion {
   // The usage comes from state.usage; no usage chunk is needed.
   const state = createChatStreamState({ ...init, includeUsage: false });
   const chunks: ChatCompletionChunk[] = [];
@@ -58,7 +61,7 @@ export function chatCompletionFromEvents(events: readonly ResponsesEvent[], init
     throw apiErrorFromFailure(new UpstreamFailure('stream_closed', 'stream closed before response.completed', { code: 'stream_closed' }));
   }
   chunks.push(...finishChatStream(state));
-  return foldChunks(chunks, init, state.usage);
+  return foldChunks(chunks, { id: init.id, model: init.model, created: init.created }, state.usage);
 }
 
 function foldChunks(chunks: readonly ChatCompletionChunk[], init: { id: string; model: string; created: number }, usage: ChatUsage | null): ChatCompletion {
@@ -67,6 +70,7 @@ function foldChunks(chunks: readonly ChatCompletionChunk[], init: { id: string; 
   let refusal = '';
   let finish: ChatFinishReason = 'stop';
   const calls: ChatToolCall[] = [];
+  let functionCall: { name: string; arguments: string } | undefined;
   for (const c of chunks) {
     for (const choice of c.choices) {
       const d = choice.delta;
@@ -74,21 +78,36 @@ function foldChunks(chunks: readonly ChatCompletionChunk[], init: { id: string; 
       if (d.reasoning_content) reasoning += d.reasoning_content;
       if (d.refusal) refusal += d.refusal;
       for (const tc of d.tool_calls ?? []) {
-        const call = (calls[tc.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
-        if (tc.id) call.id = tc.id;
-        if (tc.function.name) call.function.name = tc.function.name;
-        call.function.arguments += tc.function.arguments;
+        if ('custom' in tc) {
+          const call = (calls[tc.index] ??= { id: '', type: 'custom', custom: { name: '', input: '' } });
+          if (call.type !== 'custom') continue;
+          if (tc.id) call.id = tc.id;
+          if (tc.custom.name) call.custom.name = tc.custom.name;
+          call.custom.input += tc.custom.input;
+        } else {
+          const call = (calls[tc.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
+          if (call.type !== 'function') continue;
+          if (tc.id) call.id = tc.id;
+          if (tc.function.name) call.function.name = tc.function.name;
+          call.function.arguments += tc.function.arguments;
+        }
+      }
+      if (d.function_call) {
+        functionCall ??= { name: '', arguments: '' };
+        if (d.function_call.name) functionCall.name = d.function_call.name;
+        functionCall.arguments += d.function_call.arguments;
       }
       if (choice.finish_reason) finish = choice.finish_reason;
     }
   }
   const message: ChatCompletionMessage = {
     role: 'assistant',
-    content: content === '' && (calls.length > 0 || refusal !== '') ? null : content,
+    content: content === '' && (calls.length > 0 || functionCall !== undefined || refusal !== '') ? null : content,
     refusal: refusal === '' ? null : refusal,
   };
   if (reasoning !== '') message.reasoning_content = reasoning;
   if (calls.length > 0) message.tool_calls = calls;
+  if (functionCall) message.function_call = functionCall;
   return {
     id: init.id,
     object: 'chat.completion',

@@ -12,7 +12,10 @@ import { itemKey, num, rec, str, type Rec } from './event-readers.js';
  * - Text → `delta.content`; reasoning summary (and raw reasoning text) → `delta.reasoning_content`,
  *   parts separated by a blank line; refusals → `delta.refusal`.
  * - Function calls: on output_item.added one chunk with {index, id: call_id, type, function:{name,
- *   arguments:""}}, then argument deltas as {index, function:{arguments}}.
+ *   arguments:""}}, then argument deltas as {index, function:{arguments}}. Custom (free-form)
+ *   tool calls the same way as {index, id, type:"custom", custom:{name, input}} / {index,
+ *   custom:{input}}. A legacy `functions` client (state.legacyFunctions) gets `delta.function_call`
+ *   ({name, arguments:""}, then {arguments}) and finish_reason "function_call" instead.
  * - `.done` events only produce output when no delta was seen for that part (a backend that
  *   skips deltas still yields the full text).
  * - Exactly one finish_reason: response.completed → "tool_calls" if a function call was made,
@@ -22,14 +25,11 @@ import { itemKey, num, rec, str, type Rec } from './event-readers.js';
  *   chatErrorChunk() and `[DONE]` (or a JSON error if nothing was written yet).
  */
 
-export type ChatFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+export type ChatFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
 
-export interface ChatToolCallDelta {
-  index: number;
-  id?: string;
-  type?: 'function';
-  function: { name?: string; arguments: string };
-}
+export type ChatToolCallDelta =
+  | { index: number; id?: string; type?: 'function'; function: { name?: string; arguments: string } }
+  | { index: number; id?: string; type?: 'custom'; custom: { name?: string; input: string } };
 
 export interface ChatDelta {
   role?: 'assistant';
@@ -37,6 +37,8 @@ export interface ChatDelta {
   reasoning_content?: string;
   refusal?: string;
   tool_calls?: ChatToolCallDelta[];
+  /** Legacy function calling (the request used `functions`). */
+  function_call?: { name?: string; arguments: string };
 }
 
 export interface ChatUsage {
@@ -60,6 +62,8 @@ interface ToolCallTrack {
   index: number;
   callId: string;
   name: string;
+  /** custom_tool_call items carry free-form `input` instead of JSON `arguments`. */
+  kind: 'function' | 'custom';
   argumentsSent: boolean;
 }
 
@@ -68,6 +72,8 @@ export interface ChatStreamState {
   readonly model: string;
   readonly created: number;
   readonly includeUsage: boolean;
+  /** The request used legacy `functions`: function calls go out as `function_call`. */
+  readonly legacyFunctions: boolean;
   roleSent: boolean;
   /** Function calls by item id and by `#<output_index>`. */
   toolCalls: Map<string, ToolCallTrack>;
@@ -83,12 +89,13 @@ export interface ChatStreamState {
   done: boolean;
 }
 
-export function createChatStreamState(init: { id: string; model: string; created: number; includeUsage: boolean }): ChatStreamState {
+export function createChatStreamState(init: { id: string; model: string; created: number; includeUsage: boolean; legacyFunctions?: boolean }): ChatStreamState {
   return {
     id: init.id,
     model: init.model,
     created: init.created,
     includeUsage: init.includeUsage,
+    legacyFunctions: init.legacyFunctions ?? false,
     roleSent: false,
     toolCalls: new Map(),
     toolCallCount: 0,
@@ -119,6 +126,15 @@ function chunk(state: ChatStreamState, delta: ChatDelta, finishReason: ChatFinis
     model: state.model,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
   };
+}
+
+/**
+ * The opening chunk (`delta: {role:"assistant", content:""}`), sent as soon as the stream is
+ * committed, before the model produced anything: a client sees the answer start at once.
+ */
+export function roleChunk(state: ChatStreamState): ChatCompletionChunk[] {
+  if (state.roleSent || state.done) return [];
+  return [chunk(state, { content: '' })];
 }
 
 function usageChunk(state: ChatStreamState, usage: ChatUsage): ChatCompletionChunk {
@@ -159,6 +175,7 @@ function startToolCall(state: ChatStreamState, event: ResponsesEvent, item: Rec)
     index: state.toolCallCount++,
     callId: str(item['call_id']) ?? str(item['id']) ?? `call_${state.toolCallCount}`,
     name: str(item['name']) ?? '',
+    kind: item['type'] === 'custom_tool_call' ? 'custom' : 'function',
     argumentsSent: false,
   };
   const id = str(item['id']);
@@ -168,8 +185,26 @@ function startToolCall(state: ChatStreamState, event: ResponsesEvent, item: Rec)
   return track;
 }
 
-function toolCallHeader(track: ToolCallTrack, args = ''): ChatToolCallDelta {
-  return { index: track.index, id: track.callId, type: 'function', function: { name: track.name, arguments: args } };
+const TOOL_CALL_ITEMS: ReadonlySet<unknown> = new Set(['function_call', 'custom_tool_call']);
+
+/** The first chunk of a call: id, type and name (and the whole arguments when they came at once). */
+function toolCallStart(state: ChatStreamState, track: ToolCallTrack, args = ''): ChatCompletionChunk {
+  if (track.kind === 'custom') return chunk(state, { tool_calls: [{ index: track.index, id: track.callId, type: 'custom', custom: { name: track.name, input: args } }] });
+  if (state.legacyFunctions) return chunk(state, { function_call: { name: track.name, arguments: args } });
+  return chunk(state, { tool_calls: [{ index: track.index, id: track.callId, type: 'function', function: { name: track.name, arguments: args } }] });
+}
+
+/** More of a call's arguments (or custom input). */
+function toolCallMore(state: ChatStreamState, track: ToolCallTrack, args: string): ChatCompletionChunk {
+  track.argumentsSent = true;
+  if (track.kind === 'custom') return chunk(state, { tool_calls: [{ index: track.index, custom: { input: args } }] });
+  if (state.legacyFunctions) return chunk(state, { function_call: { arguments: args } });
+  return chunk(state, { tool_calls: [{ index: track.index, function: { arguments: args } }] });
+}
+
+function finishReasonForCompleted(state: ChatStreamState): ChatFinishReason {
+  if (state.toolCallCount === 0) return 'stop';
+  return state.legacyFunctions ? 'function_call' : 'tool_calls';
 }
 
 function reasoningChunk(state: ChatStreamState, key: string, text: string): ChatCompletionChunk[] {
@@ -238,25 +273,24 @@ export function chatChunksForEvent(state: ChatStreamState, event: ResponsesEvent
 
     case 'response.output_item.added': {
       const item = rec(event['item']);
-      if (item?.['type'] !== 'function_call' || findToolCall(state, event)) return [];
-      const track = startToolCall(state, event, item);
-      return [chunk(state, { tool_calls: [toolCallHeader(track)] })];
+      if (!item || !TOOL_CALL_ITEMS.has(item['type']) || findToolCall(state, event)) return [];
+      return [toolCallStart(state, startToolCall(state, event, item))];
     }
 
-    case 'response.function_call_arguments.delta': {
+    case 'response.function_call_arguments.delta':
+    case 'response.custom_tool_call_input.delta': {
       const track = findToolCall(state, event);
       const delta = str(event['delta']) ?? '';
       if (!track || delta === '') return [];
-      track.argumentsSent = true;
-      return [chunk(state, { tool_calls: [{ index: track.index, function: { arguments: delta } }] })];
+      return [toolCallMore(state, track, delta)];
     }
 
-    case 'response.function_call_arguments.done': {
+    case 'response.function_call_arguments.done':
+    case 'response.custom_tool_call_input.done': {
       const track = findToolCall(state, event);
-      const args = str(event['arguments']) ?? '';
+      const args = str(event[event.type === 'response.custom_tool_call_input.done' ? 'input' : 'arguments']) ?? '';
       if (!track || track.argumentsSent || args === '') return [];
-      track.argumentsSent = true;
-      return [chunk(state, { tool_calls: [{ index: track.index, function: { arguments: args } }] })];
+      return [toolCallMore(state, track, args)];
     }
 
     case 'response.output_item.done':
@@ -265,7 +299,7 @@ export function chatChunksForEvent(state: ChatStreamState, event: ResponsesEvent
     case 'response.completed': {
       const response = rec(event['response']);
       state.usage = chatUsageFrom(response?.['usage']);
-      return finishChunks(state, state.toolCallCount > 0 ? 'tool_calls' : 'stop');
+      return finishChunks(state, finishReasonForCompleted(state));
     }
 
     case 'response.incomplete': {
@@ -293,17 +327,17 @@ function outputItemDone(state: ChatStreamState, event: ResponsesEvent): ChatComp
   if (!item) return [];
   const key = itemKey(event);
   switch (item['type']) {
-    case 'function_call': {
-      const args = str(item['arguments']) ?? '';
+    case 'function_call':
+    case 'custom_tool_call': {
+      const args = str(item[item['type'] === 'custom_tool_call' ? 'input' : 'arguments']) ?? '';
       const known = findToolCall(state, event);
       if (!known) {
         const track = startToolCall(state, event, item);
         track.argumentsSent = true;
-        return [chunk(state, { tool_calls: [toolCallHeader(track, args)] })];
+        return [toolCallStart(state, track, args)];
       }
       if (known.argumentsSent || args === '') return [];
-      known.argumentsSent = true;
-      return [chunk(state, { tool_calls: [{ index: known.index, function: { arguments: args } }] })];
+      return [toolCallMore(state, known, args)];
     }
     case 'message': {
       const content = Array.isArray(item['content']) ? (item['content'] as unknown[]) : [];
@@ -338,7 +372,7 @@ function outputItemDone(state: ChatStreamState, event: ResponsesEvent): ChatComp
  */
 export function finishChatStream(state: ChatStreamState): ChatCompletionChunk[] {
   if (state.done) return [];
-  return finishChunks(state, state.toolCallCount > 0 ? 'tool_calls' : 'stop');
+  return finishChunks(state, finishReasonForCompleted(state));
 }
 
 /**

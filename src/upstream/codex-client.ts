@@ -88,11 +88,13 @@ export class CodexClient implements UpstreamClient {
   async responses(
     auth: UpstreamAuth,
     body: Record<string, unknown>,
-    opts: { signal?: AbortSignal; sessionId?: string } = {},
+    opts: { signal?: AbortSignal; sessionId?: string; headers?: Readonly<Record<string, string>> } = {},
   ): Promise<UpstreamStream> {
-    const headers = this.baseHeaders(auth, 'text/event-stream');
+    // a Codex client's own headers (session-id, thread-id, x-codex-*, …) first: ours cannot be overridden
+    const headers = { ...opts.headers, ...this.baseHeaders(auth, 'text/event-stream') };
     headers['content-type'] = 'application/json';
-    if (opts.sessionId) headers['session_id'] = opts.sessionId;
+    // the hyphenated form, as the Codex CLI sends it; a forwarded session-id is left as it is
+    if (opts.sessionId && headers['session-id'] === undefined) headers['session-id'] = opts.sessionId;
     const link = linkAbort(opts.signal);
     let res: Dispatcher.ResponseData;
     try {

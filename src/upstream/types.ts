@@ -103,7 +103,11 @@ export interface BackendModel {
 
 export interface UpstreamClient {
   /** POST {base-url}/responses with stream:true. Resolves once headers arrive; non-2xx → throws UpstreamFailure. */
-  responses(auth: UpstreamAuth, body: Record<string, unknown>, opts?: { signal?: AbortSignal; sessionId?: string }): Promise<UpstreamStream>;
+  responses(
+    auth: UpstreamAuth,
+    body: Record<string, unknown>,
+    opts?: { signal?: AbortSignal; sessionId?: string; headers?: Readonly<Record<string, string>> },
+  ): Promise<UpstreamStream>;
   /** GET {base-url}/models?client_version=… → the live model list for the account's plan. */
   models(auth: UpstreamAuth, opts?: { signal?: AbortSignal }): Promise<BackendModel[]>;
   close(): Promise<void>;

@@ -14,7 +14,7 @@ import type { Config } from '../../src/config/schema.js';
 import { startSandbox, type MintedAccount, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
 import { buildServer, type ServerDeps } from '../../src/server/app.js';
 import type { AccountStore } from '../../src/accounts/store.js';
-import { systemClock } from '../../src/util/clock.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 
 export interface Stack {
   sandbox: Sandbox;
@@ -35,6 +35,8 @@ export interface StackOptions {
   store?: AccountStore;
   /** ServerDeps.logger (default false: no logs). */
   logger?: ServerDeps['logger'];
+  /** The server's and pool's clock (default: the system clock). */
+  clock?: Clock;
 }
 
 export function testConfig(sandbox: Sandbox, dir: string): Config {
@@ -59,8 +61,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const config = testConfig(sandbox, dir);
   config.apiKeys = opts.apiKeys ?? [];
   opts.configure?.(config);
-  const runtime = await createRuntime(config, { store });
-  const app = await buildServer({ config, pool: runtime.pool, upstream: runtime.upstream, clock: systemClock, logger: opts.logger ?? false });
+  const clock = opts.clock ?? systemClock;
+  const runtime = await createRuntime(config, { store, clock });
+  const app = await buildServer({ config, pool: runtime.pool, upstream: runtime.upstream, clock, logger: opts.logger ?? false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -120,7 +120,13 @@ describe('chatToResponses: parameters', () => {
   });
 
   it('the minimal body has nothing else (reasoning summaries on by default)', () => {
-    expect(translate({ messages: msgs }).body).toEqual({ model: 'gpt-5', input: [userText('hi')], reasoning: { summary: 'auto' }, ...fixed });
+    expect(translate({ messages: msgs }).body).toEqual({
+      model: 'gpt-5',
+      input: [userText('hi')],
+      reasoning: { summary: 'auto' },
+      prompt_cache_key: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+      ...fixed,
+    });
   });
 
   it('response_format text adds no text.format', () => {

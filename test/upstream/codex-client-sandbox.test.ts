@@ -66,7 +66,7 @@ describe('chat → Codex backend (sandbox) → chat', () => {
     const first = chatCompletionFromEvents(await eventsFor({ messages: [{ role: 'user', content: 'get_weather {"city":"Paris"}' }], tools }), init);
     const call = first.choices[0]!.message.tool_calls![0]!;
     expect(first.choices[0]!.finish_reason).toBe('tool_calls');
-    expect(call.function).toEqual({ name: 'get_weather', arguments: '{"city":"Paris"}' });
+    expect(call).toMatchObject({ type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
     const second = chatCompletionFromEvents(
       await eventsFor({
         tools,

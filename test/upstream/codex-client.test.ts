@@ -108,16 +108,31 @@ describe('CodexClient.responses', () => {
       'content-type': 'application/json',
       accept: 'text/event-stream',
       originator: 'codex_cli_rs',
-      session_id: 'sess-42',
+      version: '1.2.3',
+      'session-id': 'sess-42',
     });
     expect(req.headers['user-agent']).toBe(userAgent('codex_cli_rs', '1.2.3'));
     expect(req.headers['user-agent']).toMatch(/^codex_cli_rs\/1\.2\.3 \(\S+ \S+; \S+\)$/);
   });
 
-  it('omits session_id when none is given', async () => {
+  it('omits session-id when none is given', async () => {
     handler = sseHandler(sseText(events));
     await collect(await client().responses(auth, {}));
+    expect(seen[0]!.headers).not.toHaveProperty('session-id');
     expect(seen[0]!.headers).not.toHaveProperty('session_id');
+  });
+
+  it("forwards a Codex client's headers unchanged, without letting them replace its own", async () => {
+    handler = sseHandler(sseText(events));
+    const forwarded = { 'session-id': 'codex-sess', 'thread-id': 'codex-thread', 'x-codex-window-id': 'w:0', authorization: 'Bearer forged', originator: 'forged' };
+    await collect(await client().responses(auth, {}, { sessionId: 'derived', headers: forwarded }));
+    expect(seen[0]!.headers).toMatchObject({
+      'session-id': 'codex-sess',
+      'thread-id': 'codex-thread',
+      'x-codex-window-id': 'w:0',
+      authorization: 'Bearer at-secret-token-value-123',
+      originator: 'codex_cli_rs',
+    });
   });
 
   it('exposes status, lower-cased headers and the usage snapshot', async () => {

@@ -6,18 +6,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseChatCompletionRequest } from '../../translate/chat-schema.js';
-import { chatToResponses } from '../../translate/chat-to-responses.js';
+import { chatToResponses, usesLegacyFunctions } from '../../translate/chat-to-responses.js';
 import {
   chatChunksForEvent,
   chatErrorChunk,
   createChatStreamState,
   finishChatStream,
+  roleChunk,
 } from '../../translate/responses-to-chat.js';
 import { chatCompletionFromEvents, type ChatCompletion } from '../../translate/responses-to-chat-completion.js';
 import { isTerminalEvent } from '../../upstream/events.js';
 import { UpstreamFailure, type ResponsesEvent } from '../../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
-import { affinityKeyOf } from './session.js';
+import { KEEP_ALIVE_INTERVAL_MS, nextOrTick } from './keep-alive.js';
 import {
   asUpstreamFailure,
   cancelQuietly,
@@ -30,8 +31,11 @@ import {
 
 export type { ChatCompletion };
 
-/** One item of a streamed completion: a chunk to send, or the error chunk that ends it. */
-export type ChatStreamItem = { kind: 'chunk'; chunk: object } | { kind: 'error'; chunk: object; message: string };
+/**
+ * One item of a streamed completion: a chunk to send, the error chunk that ends it, or a
+ * keep-alive (an SSE comment on the wire; nothing for `cliproxy exec`).
+ */
+export type ChatStreamItem = { kind: 'chunk'; chunk: object } | { kind: 'error'; chunk: object; message: string } | { kind: 'keepalive' };
 
 export type ChatCompletionOutcome =
   | { kind: 'json'; completion: ChatCompletion }
@@ -57,12 +61,14 @@ export async function handleChatCompletion(deps: HandlerDeps, rawBody: unknown, 
 async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ChatCompletionOutcome> {
   const req = parseChatCompletionRequest(rawBody);
   const { model, effort } = await deps.catalog.resolve(req.model, call.signal);
-  const { body, dropped } = chatToResponses(req, { model, effort, reasoningSummary: deps.reasoningSummary });
+  const { body, dropped, notes } = chatToResponses(req, { model, effort, reasoningSummary: deps.reasoningSummary, sessionId: call.sessionId });
   if (dropped.length) deps.log.debug({ dropped }, 'dropped parameters the Codex backend does not accept');
+  for (const note of notes) deps.log.debug({ note }, 'left out of the conversation sent upstream');
 
-  const affinityKey = affinityKeyOf({ promptCacheKey: req.prompt_cache_key, user: req.user }, call.sessionId);
-  const sessionId = typeof body['prompt_cache_key'] === 'string' ? (body['prompt_cache_key'] as string) : call.sessionId;
-  const init = { id: newCompletionId(), model: req.model, created: Math.floor(deps.clock.now() / 1000) };
+  // prompt_cache_key: the client's, else `user`, else its session header, else derived from the conversation
+  const affinityKey = typeof body['prompt_cache_key'] === 'string' ? (body['prompt_cache_key'] as string) : undefined;
+  const sessionId = affinityKey;
+  const init = { id: newCompletionId(), model: req.model, created: Math.floor(deps.clock.now() / 1000), legacyFunctions: usesLegacyFunctions(req) };
 
   if (!req.stream) {
     const events = await collectResponse(deps, body, { affinityKey, signal: call.signal, sessionId });
@@ -80,6 +86,8 @@ async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOpt
     let ok = false;
     let failure: UpstreamFailure | undefined;
     try {
+      // the stream is committed: the client sees it start now, whatever the model does first
+      for (const chunk of roleChunk(state)) yield { kind: 'chunk', chunk };
       for (const ev of opened.head) {
         if (isTerminalEvent(ev)) terminalEvent = ev;
         for (const chunk of chatChunksForEvent(state, ev)) yield { kind: 'chunk', chunk };
@@ -87,7 +95,13 @@ async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOpt
       while (!terminalEvent) {
         let next: IteratorResult<ResponsesEvent>;
         try {
-          next = await opened.rest.next();
+          const pending = opened.rest.next();
+          let r = await nextOrTick(deps.clock, KEEP_ALIVE_INTERVAL_MS, pending);
+          while (r.tick) {
+            yield { kind: 'keepalive' };
+            r = await nextOrTick(deps.clock, KEEP_ALIVE_INTERVAL_MS, pending);
+          }
+          next = r.value;
         } catch (err) {
           throw asUpstreamFailure(err, call.signal);
         }

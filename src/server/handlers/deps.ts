@@ -50,4 +50,6 @@ export interface CallOptions {
   signal: AbortSignal;
   /** A session id header from the client (session_id / x-session-id), used for affinity and caching. */
   sessionId?: string;
+  /** A Codex client's own headers, forwarded upstream unchanged (/v1/responses only). */
+  upstreamHeaders?: Readonly<Record<string, string>>;
 }

@@ -151,7 +151,7 @@ async function responses(deps: HandlerDeps, rawBody: unknown, call: CallOptions)
 
   const affinityKey = affinityKeyOf({ promptCacheKey: body['prompt_cache_key'], user: input['user'] }, call.sessionId);
   const sessionId = typeof body['prompt_cache_key'] === 'string' ? (body['prompt_cache_key'] as string) : call.sessionId;
-  const attemptCall = { signal: call.signal, sessionId };
+  const attemptCall = { signal: call.signal, sessionId, upstreamHeaders: call.upstreamHeaders };
 
   if (!clientWantsStream) {
     const events = await collectResponse(deps, body, { ...attemptCall, affinityKey });

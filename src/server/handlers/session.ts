@@ -5,7 +5,27 @@ export function affinityKeyOf(fields: { promptCacheKey?: unknown; user?: unknown
   return sessionHeader || undefined;
 }
 
-/** The session id header a client sent (Codex sends `session_id`), if any. */
+/** Longest header value forwarded for a Codex client (x-codex-turn-metadata is a few KB of JSON). */
+const MAX_FORWARDED_HEADER_BYTES = 16 * 1024;
+const FORWARDED_HEADERS = new Set(['session-id', 'thread-id', 'x-client-request-id']);
+
+/**
+ * The Codex CLI's own request headers (`session-id`, `thread-id`, `x-client-request-id`,
+ * `x-codex-*`), to forward unchanged on /v1/responses so a Codex client behind the proxy looks
+ * like itself upstream. Credentials and everything else stay behind.
+ */
+export function codexClientHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    const key = name.toLowerCase();
+    if (typeof value !== 'string' || value.length > MAX_FORWARDED_HEADER_BYTES) continue;
+    if (!FORWARDED_HEADERS.has(key) && !key.startsWith('x-codex-')) continue;
+    (out ??= {})[key] = value;
+  }
+  return out;
+}
+
+/** The session id header a client sent (Codex sends `session-id`; older clients `session_id`), if any. */
 export function sessionHeaderOf(headers: Record<string, string | string[] | undefined>): string | undefined {
   for (const name of ['session_id', 'session-id', 'x-session-id']) {
     const v = headers[name];

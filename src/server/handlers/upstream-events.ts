@@ -74,7 +74,7 @@ export async function startAttempt(
 ): Promise<StartedAttempt> {
   let stream: UpstreamStream;
   try {
-    stream = await deps.upstream.responses(account.auth, body, { signal: call.signal, sessionId: call.sessionId });
+    stream = await deps.upstream.responses(account.auth, body, { signal: call.signal, sessionId: call.sessionId, headers: call.upstreamHeaders });
   } catch (err) {
     throw reportFailure(deps, account, err, call.signal);
   }

@@ -7,9 +7,12 @@ import type { RouteContext } from './context.js';
 
 /** SSE text for a chat stream. */
 async function* chatSse(items: AsyncIterable<ChatStreamItem>): AsyncGenerator<string> {
-  for await (const item of items) yield sseData(item.chunk);
+  for await (const item of items) yield item.kind === 'keepalive' ? KEEP_ALIVE_COMMENT : sseData(item.chunk);
   yield 'data: [DONE]\n\n';
 }
+
+/** An SSE comment: ignored by every SSE parser, but it keeps idle-timeout proxies from cutting the stream. */
+const KEEP_ALIVE_COMMENT = ': keep-alive\n\n';
 
 function sseData(chunk: object): string {
   return `data: ${JSON.stringify(chunk)}\n\n`;

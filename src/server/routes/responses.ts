@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { handleResponses } from '../handlers/responses.js';
-import { sessionHeaderOf } from '../handlers/session.js';
+import { codexClientHeaders, sessionHeaderOf } from '../handlers/session.js';
 import { SHUTDOWN_ERROR } from '../shutdown.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
 import type { RouteContext } from './context.js';
@@ -13,6 +13,7 @@ export const responsesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
       const outcome = await handleResponses(ctx.handlers, req.body, {
         signal: controller.signal,
         sessionId: sessionHeaderOf(req.headers),
+        upstreamHeaders: codexClientHeaders(req.headers),
       });
       if (outcome.kind === 'json') return outcome.response;
       return sendSse(

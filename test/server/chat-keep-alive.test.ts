@@ -1,0 +1,141 @@
+/**
+ * A committed chat stream opens with the role chunk at once and sends a keep-alive every 15 s
+ * while the backend is silent (long reasoning), driven by the injected clock; over HTTP the
+ * keep-alive is an SSE comment (`: keep-alive`) that the openai SDK ignores.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handleChatCompletion, type ChatStreamItem } from '../../src/server/handlers/chat-completion.js';
+import type { HandlerDeps } from '../../src/server/handlers/deps.js';
+import type { ModelCatalog } from '../../src/server/model-catalog.js';
+import type { ResponsesEvent, UpstreamClient, UpstreamStream } from '../../src/upstream/types.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { startStack, type Stack } from './stack.js';
+
+/** An upstream stream whose events the test releases one by one. */
+function gatedStream(): { stream: UpstreamStream; push(ev: ResponsesEvent): void } {
+  const queue: ResponsesEvent[] = [];
+  let wake: (() => void) | undefined;
+  const stream = {
+    status: 200,
+    headers: {},
+    usage: {},
+    raw: () => {
+      throw new Error('not used');
+    },
+    events: () =>
+      (async function* () {
+        for (;;) {
+          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+          const ev = queue.shift()!;
+          yield ev;
+          if (ev.type === 'response.completed') return;
+        }
+      })(),
+    cancel: () => undefined,
+  } as unknown as UpstreamStream;
+  return {
+    stream,
+    push(ev) {
+      queue.push(ev);
+      wake?.();
+    },
+  };
+}
+
+function deps(stream: UpstreamStream, clock: ManualClock): HandlerDeps {
+  const account = { accountId: 'acc-1', email: 'a@example.com', planType: 'plus', auth: { accessToken: 'at', accountId: 'acc-1' } };
+  const quiet = () => undefined;
+  return {
+    pool: { withAccount: async (_req, attempt) => attempt({ account } as Parameters<typeof attempt>[0]), recordResult: quiet },
+    upstream: { responses: async () => stream } as unknown as UpstreamClient,
+    catalog: { resolve: async (m: string) => ({ model: m }), explainRefusal: (e: unknown) => e } as unknown as ModelCatalog,
+    clock,
+    log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
+  };
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+describe('chat stream keep-alive (handler, manual clock)', () => {
+  it('role chunk first, a keep-alive per 15 s of silence, none once events flow', async () => {
+    const clock = new ManualClock(0);
+    const up = gatedStream();
+    up.push({ type: 'response.created', response: { id: 'r1' } });
+    up.push({ type: 'response.output_item.added', output_index: 0, item: { id: 'rs_1', type: 'reasoning', summary: [] } });
+    const outcome = await handleChatCompletion(deps(up.stream, clock), { model: 'gpt-5', stream: true, messages: [{ role: 'user', content: 'think hard' }] }, { signal: new AbortController().signal });
+    if (outcome.kind !== 'stream') throw new Error('expected a stream');
+    const seen: ChatStreamItem[] = [];
+    const reading = (async () => {
+      for await (const item of outcome.items) seen.push(item);
+    })();
+    await tick();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ kind: 'chunk', chunk: { choices: [{ delta: { role: 'assistant', content: '' } }] } });
+
+    await clock.advance(14_999);
+    expect(seen).toHaveLength(1);
+    await clock.advance(1);
+    expect(seen.map((s) => s.kind)).toEqual(['chunk', 'keepalive']);
+    await clock.advance(30_000);
+    expect(seen.map((s) => s.kind)).toEqual(['chunk', 'keepalive', 'keepalive', 'keepalive']);
+
+    up.push({ type: 'response.output_text.delta', item_id: 'm1', output_index: 1, content_index: 0, delta: 'done' });
+    await tick();
+    await clock.advance(10_000);
+    up.push({ type: 'response.completed', response: { id: 'r1', usage: { input_tokens: 1, output_tokens: 1 } } });
+    await reading;
+    expect(seen.map((s) => s.kind)).toEqual(['chunk', 'keepalive', 'keepalive', 'keepalive', 'chunk', 'chunk']);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});
+
+describe('chat stream keep-alive over HTTP', () => {
+  let stack: Stack;
+  const clock = new ManualClock();
+  beforeAll(async () => {
+    stack = await startStack({ clock });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('the role chunk arrives before the answer, `: keep-alive` comments while the backend is slow, and the SDK still reads the text', async () => {
+    stack.sandbox.addFault({ kind: 'slow', delayMs: 150 });
+    const res = await fetch(`${stack.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-5-codex', stream: true, messages: [{ role: 'user', content: 'Return slow answer.' }] }),
+    });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const first = await reader.read();
+    text += decoder.decode(first.value);
+    expect(text).toContain('"role":"assistant","content":""');
+    const ticker = setInterval(() => void clock.advance(15_000), 20);
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value);
+      }
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(text).toContain(': keep-alive\n\n');
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+
+    stack.sandbox.addFault({ kind: 'slow', delayMs: 60 });
+    const sdk = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const ticker2 = setInterval(() => void clock.advance(15_000), 20);
+    try {
+      const stream = await sdk.chat.completions.create({ model: 'gpt-5-codex', stream: true, messages: [{ role: 'user', content: 'Return still fine.' }] });
+      let answer = '';
+      for await (const chunk of stream) answer += chunk.choices[0]?.delta.content ?? '';
+      expect(answer).toBe('still fine');
+    } finally {
+      clearInterval(ticker2);
+    }
+  });
+});
