@@ -66,6 +66,22 @@ describe('the official Codex CLI through the proxy', () => {
     expect(r.stdout.trim()).toBe('OK');
   });
 
+  it("reaches the backend with its own session headers, cliproxy's identity and the tested client version", { timeout: 90_000 }, async () => {
+    stack.sandbox.clearRequests();
+    const r = await codexExec(`${stack.url}/v1`, 'Return headers.', KEY);
+    expect(r.code, r.stderr).toBe(0);
+    const sent = stack.sandbox.requests().filter((x) => x.path.endsWith('/responses')).at(-1)!;
+    const body = sent.body as { prompt_cache_key?: string };
+    expect(sent.headers['session-id']).toBe(body.prompt_cache_key);
+    expect(sent.headers['thread-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sent.headers['x-client-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sent.headers['x-codex-window-id']).toMatch(/^[0-9a-f-]{36}:\d+$/);
+    expect(JSON.parse(sent.headers['x-codex-turn-metadata']!)).toMatchObject({ session_id: body.prompt_cache_key });
+    expect(sent.headers['version']).toBe(stack.config.codex.clientVersion);
+    expect(sent.headers['originator']).toBe('codex_cli_rs');
+    expect(sent.headers).not.toHaveProperty('session_id');
+  });
+
   it('also works with base_url = the proxy /backend-api/codex', { timeout: 90_000 }, async () => {
     const r = await codexExec(`${stack.url}/backend-api/codex`, 'Return fine.', KEY);
     expect(r.code, r.stderr).toBe(0);
