@@ -171,7 +171,8 @@ describe('accounts', () => {
     expect((await store.load(a!.accountId))!.credential.disabled).toBe(true);
 
     s.sandbox.resetStats();
-    for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: 'Return OK.' }] });
+    // distinct conversations: one conversation would stay on one account (its derived prompt_cache_key)
+    for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: `Return OK ${i}.` }] });
     expect(s.sandbox.stats(a!.accountId).requests).toBe(0);
     expect(s.sandbox.stats(b!.accountId).requests).toBe(3);
 
@@ -185,7 +186,7 @@ describe('accounts', () => {
     expect(((await on.json()) as { account: Account }).account).toMatchObject({ state: 'ready', disabled: false });
     expect((await store.load(a!.accountId))!.credential.disabled).toBe(false);
     s.sandbox.resetStats();
-    for (let i = 0; i < 4; i++) await client.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: 'Return OK.' }] });
+    for (let i = 0; i < 4; i++) await client.chat.completions.create({ model: 'gpt-5', messages: [{ role: 'user', content: `Return OK ${i}.` }] });
     expect(s.sandbox.stats(a!.accountId).requests).toBeGreaterThan(0);
   });
 
