@@ -1,258 +1,543 @@
 /**
- * Overhead benchmark: how much latency and throughput cliproxy adds on top of a bare HTTP client
- * talking to the same backend. Everything runs locally against the sandbox (127.0.0.1), with a
- * bounded number of requests, and exits by itself.
+ * `npm run bench`: the request path measured side by side, every party in a process of its own
+ * (the upstream sandbox with zero delay, the load generator, each proxy), closed-loop clients.
+ * Not part of `npm test`; bounded (a hard stop after 25 minutes) and exits by itself.
  *
- *   npx tsx bench/run.ts [--sequential 300] [--concurrent 300] [--concurrency 8] [--warmup 50]
+ * Paths, each answering the same streamed Responses request:
+ *   direct     the sandbox itself
+ *   nginx      proxy_pass, buffering off, upstream keep-alive (only when `nginx` is on PATH)
+ *   pipe       a bare Node pipe: http server → undici Pool → the sandbox (bench/pipe.ts)
+ *   responses  cliproxy /v1/responses (pass-through)
+ *   chat       cliproxy /v1/chat/completions (translated)
+ * for answers of 1, 200 and 1000 tokens at concurrency 1, 16 and 64: req/s, p50/p99 latency,
+ * time to first byte; ratios to nginx (to the pipe when nginx is absent) and the latency added
+ * over direct. Then: RSS per open stream (2,000 streams held open by a slow upstream), start-up
+ * time with 100 account files, and quota use (5 accounts with small quotas, a burst larger than
+ * their sum).
  *
- * Cases (each: N sequential requests, then N more at the given concurrency; latency = until the
- * whole SSE body has been read):
- *   baseline         a bare undici Pool POSTing to the sandbox's /backend-api/codex/responses
- *   codex-client     the same request through cliproxy's CodexClient, body via raw()
- *   proxy-responses  POST /v1/responses (stream) on a cliproxy server in this process
- *   proxy-chat       POST /v1/chat/completions (stream) on the same server
- * A request counts as a success only when its stream really completed: a `response.completed`
- * event (Responses), or a chunk with finish_reason "stop" and no error chunk (chat). Failures
- * are counted and shown, and make the exit code 1.
+ * Results: bench/results/<date>.json, .md (tables) and .png (latency vs concurrency per path).
+ *
+ * Flags: --quick (shorter runs, fewer cells: a smoke test of the harness), --duration <s> per
+ * cell (default 4), --out <dir> (default bench/results), --proxy-root <dir> (measure the
+ * cliproxy build of another checkout, e.g. the commit before a change; its dist/ must be built),
+ * --label <text> (goes into the file names and the report), --only <part,...> (throughput, rss,
+ * startup, quota), --cpu-prof <dir> (the proxy runs with node --cpu-prof; summarise a profile
+ * with `npx tsx bench/profile-summary.ts <file>`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
-import { Pool } from 'undici';
-import { MemoryAccountStore } from '../src/accounts/memory-store.js';
-import { createRuntime } from '../src/app/runtime.js';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { FileAccountStore } from '../src/accounts/file-store.js';
 import { credentialFromTokens } from '../src/auth/credential-from-tokens.js';
-import { loadConfig } from '../src/config/load.js';
-import { startSandbox } from '../src/sandbox/index.js';
-import type { MintedAccount, Sandbox } from '../src/sandbox/index.js';
-import { buildServer } from '../src/server/app.js';
-import { CodexClient, userAgent } from '../src/upstream/codex-client.js';
+import type { MintedAccount } from '../src/sandbox/index.js';
+import { renderChart } from './chart.js';
+import { markdownReport, type BenchResults, type Cell, type PathName } from './report.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
 
 interface Options {
-  sequential: number;
-  concurrent: number;
-  concurrency: number;
-  warmup: number;
+  quick: boolean;
+  durationMs: number;
+  out: string;
+  proxyRoot: string;
+  label: string;
+  only: Set<string>;
+  /** Directory for V8 CPU profiles of the proxy (`--cpu-prof`), one per proxy process. */
+  cpuProf: string | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const opts: Options = { sequential: 300, concurrent: 300, concurrency: 8, warmup: 50 };
+  const o: Options = { quick: false, durationMs: 4000, out: path.join(here, 'results'), proxyRoot: repo, label: '', only: new Set(['throughput', 'rss', 'startup', 'quota']), cpuProf: undefined };
   for (let i = 0; i < argv.length; i++) {
-    const name = argv[i]?.replace(/^--/, '') as keyof Options | undefined;
-    const value = Number(argv[i + 1]);
-    if (!name || !(name in opts) || !Number.isInteger(value) || value < (name === 'warmup' ? 0 : 1) || value > 100_000) {
-      throw new Error(`usage: npx tsx bench/run.ts [--sequential N] [--concurrent N] [--concurrency C] [--warmup N] (bad argument: ${argv[i]} ${argv[i + 1] ?? ''})`);
-    }
-    opts[name] = value;
-    i++;
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`bench: ${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--duration') o.durationMs = Math.round(Number(value()) * 1000);
+    else if (a === '--out') o.out = path.resolve(value());
+    else if (a === '--proxy-root') o.proxyRoot = path.resolve(value());
+    else if (a === '--label') o.label = value().replace(/[^\w.-]+/g, '-');
+    else if (a === '--only') o.only = new Set(value().split(','));
+    else if (a === '--cpu-prof') o.cpuProf = path.resolve(value());
+    else throw new Error(`bench: unknown argument ${a} (see the comment at the top of bench/run.ts)`);
   }
-  return opts;
+  if (!(o.durationMs >= 500 && o.durationMs <= 60_000)) throw new Error('bench: --duration must be between 0.5 and 60 seconds');
+  if (o.quick) o.durationMs = Math.min(o.durationMs, 1000);
+  return o;
 }
 
-/** One request, resolved when its whole body has been read: true when it completed properly. */
-type RunOnce = () => Promise<boolean>;
+// ---- child processes ------------------------------------------------------------------------
 
-interface CaseResult {
-  name: string;
-  mode: string;
-  requests: number;
-  failed: number;
-  p50: number;
-  p99: number;
-  rps: number;
+interface Child {
+  proc: ChildProcess;
+  /** The first JSON line it printed. */
+  ready: Record<string, unknown>;
+  stop(): Promise<void>;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx]!;
+const children = new Set<ChildProcess>();
+
+function killAll(): void {
+  for (const c of children) c.kill('SIGKILL');
+}
+process.on('exit', killAll);
+
+/** Starts a process and waits for its first stdout line that `parse` accepts. */
+function startChild(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; stderrFile?: string; parse: (line: string) => Record<string, unknown> | undefined; timeoutMs?: number }): Promise<Child> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    children.add(proc);
+    let stderr = '';
+    proc.stderr!.on('data', (d: Buffer) => {
+      if (opts.stderrFile) writeFileSync(opts.stderrFile, d, { flag: 'a' });
+      else stderr = (stderr + d.toString()).slice(-4000);
+    });
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`bench: ${path.basename(args[args.length - 1] ?? cmd)} did not start in time. ${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    const lines = createInterface({ input: proc.stdout! });
+    let settled = false;
+    lines.on('line', (line) => {
+      if (settled) return;
+      const ready = opts.parse(line);
+      if (!ready) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({
+        proc,
+        ready,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (proc.exitCode !== null || proc.signalCode !== null) return done();
+            const force = setTimeout(() => proc.kill('SIGKILL'), 5000);
+            proc.once('exit', () => {
+              clearTimeout(force);
+              children.delete(proc);
+              done();
+            });
+            proc.stdin!.end();
+            proc.kill('SIGTERM');
+          }),
+      });
+    });
+    proc.once('exit', (code) => {
+      children.delete(proc);
+      if (!settled) {
+        clearTimeout(timer);
+        reject(new Error(`bench: ${args.join(' ').slice(0, 80)} exited with ${code}. ${stderr}`));
+      }
+    });
+  });
 }
 
-async function measure(name: string, mode: string, total: number, concurrency: number, once: RunOnce): Promise<CaseResult> {
-  const latencies: number[] = [];
-  let next = 0;
-  let failed = 0;
-  const started = performance.now();
-  async function worker(): Promise<void> {
-    while (next < total) {
-      next++;
-      const t0 = performance.now();
-      const ok = await once().catch(() => false);
-      latencies.push(performance.now() - t0);
-      if (!ok) failed++;
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, () => worker()));
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { name, mode, requests: total, failed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), rps: total / elapsed };
-}
-
-/** The `data:` payloads of an SSE body, in order. */
-function sseData(text: string): string[] {
-  return text
-    .split(/\r?\n\r?\n/)
-    .map((block) => block.split(/\r?\n/).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n'))
-    .filter((d) => d !== '' && d !== '[DONE]');
-}
-
-function parsed(data: string): Record<string, unknown> | undefined {
+const jsonLine = (line: string) => {
   try {
-    const v = JSON.parse(data) as unknown;
+    const v = JSON.parse(line) as unknown;
     return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+};
+
+function tsProcess(script: string, arg: unknown): Promise<Child> {
+  return startChild(process.execPath, ['--import', 'tsx', path.join(here, script), JSON.stringify(arg)], { parse: jsonLine });
 }
 
-/** A Responses stream succeeded when it carries a response.completed event. */
-function responsesCompleted(text: string): boolean {
-  return sseData(text).some((d) => parsed(d)?.['type'] === 'response.completed');
+/** Runs the load generator to its end and returns its JSON output. */
+async function load(arg: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const child = await startChild(process.execPath, ['--import', 'tsx', path.join(here, 'load.ts'), JSON.stringify(arg)], { parse: jsonLine, timeoutMs: 120_000 });
+  await new Promise<void>((resolve) => (child.proc.exitCode !== null ? resolve() : child.proc.once('exit', () => resolve())));
+  return child.ready;
 }
 
-/** A chat stream succeeded when a chunk has finish_reason "stop" and no chunk carries an error. */
-function chatCompleted(text: string): boolean {
-  let stopped = false;
-  for (const d of sseData(text)) {
-    const chunk = parsed(d);
-    if (!chunk || chunk['error'] !== undefined) return false;
-    const choices = chunk['choices'] as { finish_reason?: unknown }[] | undefined;
-    if (choices?.some((c) => c.finish_reason === 'stop')) stopped = true;
-  }
-  return stopped;
-}
-
-/** POST a JSON body with a bare undici Pool, read the whole response and judge it with `completed`. */
-function poolRequest(pool: Pool, pathName: string, headers: Record<string, string>, body: string, completed: (text: string) => boolean): RunOnce {
-  return async () => {
-    const res = await pool.request({ path: pathName, method: 'POST', headers, body });
-    const text = await res.body.text();
-    return res.statusCode === 200 && completed(text);
-  };
-}
-
-const responsesBody = { model: 'gpt-5', input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Return OK.' }] }], stream: true, store: false };
-const chatBody = { model: 'gpt-5', messages: [{ role: 'user', content: 'Return OK.' }], stream: true };
-
-interface ProxyHandle {
+interface Upstream {
+  child: Child;
   url: string;
-  close(): Promise<void>;
+  baseUrl: string;
+  accounts: MintedAccount[];
+  quotaSetAt: number;
 }
 
-/** The cliproxy server (pool + CodexClient + fastify) over one sandbox account. */
-async function startProxy(sandbox: Sandbox, account: MintedAccount): Promise<ProxyHandle> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cliproxy-bench-'));
-  const store = new MemoryAccountStore();
-  const tokens = { idToken: account.idToken, accessToken: account.accessToken, refreshToken: account.refreshToken, tokenType: 'Bearer', expiresIn: account.expiresIn };
-  await store.save(credentialFromTokens(tokens, 'import', Date.now()));
-  const config = loadConfig({ env: {}, cwd: dir, flags: { authDir: dir, host: '127.0.0.1', port: 0 } });
-  config.codex.issuer = sandbox.issuer;
-  config.codex.baseUrl = sandbox.baseUrl;
-  config.apiKeys = [];
-  const runtime = await createRuntime(config, { store });
-  const app = await buildServer({ config, pool: runtime.pool, upstream: runtime.upstream, clock: runtime.clock, logger: false });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+async function startUpstream(arg: { accounts: number; quota?: { limit: number; resetsInSeconds: number }; slow?: { delayMs: number; times: number } }): Promise<Upstream> {
+  const child = await tsProcess('upstream.ts', arg);
+  const r = child.ready as { url: string; baseUrl: string; accounts: MintedAccount[]; quotaSetAt: number };
+  return { child, ...r };
+}
+
+/** An auth dir with one token file per account (the file store's own format, 0600 in a 0700 dir). */
+async function authDir(accounts: readonly MintedAccount[]): Promise<string> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cliproxy-bench-auth-'));
+  const store = new FileAccountStore({ dir });
+  await store.ensureWritable();
+  for (const a of accounts) {
+    const tokens = { idToken: a.idToken, accessToken: a.accessToken, refreshToken: a.refreshToken, tokenType: 'Bearer', expiresIn: a.expiresIn };
+    await store.save(credentialFromTokens(tokens, 'import', Date.now()));
+  }
+  return dir;
+}
+
+interface Proxy {
+  child: Child;
+  url: string;
+  pid: number;
+  startupMs: number;
+}
+
+/** `cliproxy serve` from `root` (its bin/ and dist/), on a free port, as a user would run it. */
+async function startProxy(root: string, upstream: { url: string; baseUrl: string }, dir: string, nodeArgs: string[] = []): Promise<Proxy> {
+  const home = mkdtempSync(path.join(tmpdir(), 'cliproxy-bench-home-'));
+  const env = {
+    ...process.env,
+    HOME: home,
+    CLIPROXY_CODEX_ISSUER: upstream.url,
+    CLIPROXY_CODEX_BASE_URL: upstream.baseUrl,
+    CLIPROXY_API_KEYS: '',
+  };
+  const t0 = performance.now();
+  const child = await startChild(process.execPath, [...nodeArgs, path.join(root, 'bin', 'cliproxy.js'), 'serve', '--auth-dir', dir, '--port', '0'], {
+    env,
+    cwd: home,
+    stderrFile: path.join(home, 'cliproxy.log'),
+    parse: (line) => {
+      const m = /^listening on (\S+)/.exec(line);
+      return m ? { url: m[1]! } : undefined;
+    },
+  });
+  const startupMs = performance.now() - t0;
+  return { child, url: child.ready['url'] as string, pid: child.proc.pid!, startupMs };
+}
+
+function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  if (!m) throw new Error('bench: no VmRSS for the proxy process');
+  return Number(m[1]);
+}
+
+function nginxOnPath(): string | undefined {
+  const r = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
+  const p = r.stdout.trim();
+  return r.status === 0 && p ? p : undefined;
+}
+
+async function startNginx(bin: string, upstreamUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cliproxy-bench-nginx-'));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const up = new URL(upstreamUrl);
+  const conf = `
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream sandbox { server ${up.hostname}:${up.port}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://sandbox;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+`;
+  writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  const proc = spawn(bin, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  children.add(proc);
+  // wait until it accepts connections
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
   return {
     url: `http://127.0.0.1:${port}`,
-    async close() {
-      await app.close();
-      await runtime.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        proc.once('exit', () => {
+          children.delete(proc);
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        proc.kill('SIGTERM');
+      }),
   };
 }
 
-function formatTable(results: readonly CaseResult[]): string {
-  const baseline = new Map(results.filter((r) => r.name === 'baseline').map((r) => [r.mode, r]));
-  const header = ['case', 'mode', 'requests', 'failed', 'p50 ms', 'p99 ms', 'req/s', 'p50 × base', 'req/s × base'];
-  const rows = results.map((r) => {
-    const b = baseline.get(r.mode);
-    return [
-      r.name,
-      r.mode,
-      String(r.requests),
-      String(r.failed),
-      r.p50.toFixed(2),
-      r.p99.toFixed(2),
-      r.rps.toFixed(0),
-      b ? (r.p50 / b.p50).toFixed(2) : '-',
-      b ? (r.rps / b.rps).toFixed(2) : '-',
-    ];
-  });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+// ---- requests -------------------------------------------------------------------------------
+
+function prompt(tokens: number): string {
+  if (tokens <= 1) return 'Return OK.';
+  return `Return ${Array.from({ length: tokens }, (_, i) => `w${i}`).join(' ')}.`;
 }
 
-async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
-  // A hard stop in case something hangs: the benchmark must always end by itself.
-  const guard = setTimeout(() => {
-    process.stderr.write('bench: did not finish within 5 minutes, giving up\n');
-    process.exit(2);
-  }, 5 * 60_000);
-  guard.unref();
+function responsesBody(tokens: number): string {
+  return JSON.stringify({
+    model: 'gpt-5-codex',
+    instructions: 'You are a benchmark.',
+    input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: prompt(tokens) }] }],
+    stream: true,
+    store: false,
+  });
+}
 
-  const sandbox = await startSandbox({ quiet: true });
-  const account = sandbox.mintAccount({ email: 'bench@example.com' });
-  const auth = { accessToken: account.accessToken, accountId: account.accountId };
-  const backend = new URL(sandbox.baseUrl);
-  const basePool = new Pool(backend.origin, { keepAliveTimeout: 60_000 });
-  const codex = new CodexClient({ baseUrl: sandbox.baseUrl, originator: 'codex_cli_rs', version: 'bench', requestTimeoutMs: 30_000 });
-  const proxy = await startProxy(sandbox, account);
-  const proxyPool = new Pool(proxy.url, { keepAliveTimeout: 60_000 });
+function chatBody(tokens: number): string {
+  return JSON.stringify({ model: 'gpt-5-codex', stream: true, messages: [{ role: 'user', content: prompt(tokens) }] });
+}
 
-  const upstreamHeaders = {
-    authorization: `Bearer ${auth.accessToken}`,
-    'chatgpt-account-id': auth.accountId,
+function backendHeaders(a: MintedAccount): Record<string, string> {
+  return {
+    authorization: `Bearer ${a.accessToken}`,
+    'chatgpt-account-id': a.accountId,
     'content-type': 'application/json',
     accept: 'text/event-stream',
     originator: 'codex_cli_rs',
-    'user-agent': userAgent('codex_cli_rs', 'bench'),
   };
-  const json = { 'content-type': 'application/json', accept: 'text/event-stream' };
-  const cases: [string, RunOnce][] = [
-    ['baseline', poolRequest(basePool, `${backend.pathname}/responses`, upstreamHeaders, JSON.stringify(responsesBody), responsesCompleted)],
-    ['codex-client', async () => {
-      const stream = await codex.responses(auth, responsesBody);
-      const decoder = new TextDecoder();
-      let text = '';
-      for await (const chunk of stream.raw()) text += decoder.decode(chunk, { stream: true });
-      return stream.status === 200 && responsesCompleted(text + decoder.decode());
-    }],
-    ['proxy-responses', poolRequest(proxyPool, '/v1/responses', json, JSON.stringify(responsesBody), responsesCompleted)],
-    ['proxy-chat', poolRequest(proxyPool, '/v1/chat/completions', json, JSON.stringify(chatBody), chatCompleted)],
-  ];
+}
 
-  const results: CaseResult[] = [];
+const ms = (n: number | null) => (typeof n === 'number' ? `${n.toFixed(2)} ms` : '–');
+
+const CLIENT_HEADERS = { 'content-type': 'application/json', accept: 'text/event-stream' };
+
+// ---- the parts ------------------------------------------------------------------------------
+
+async function throughput(o: Options, results: BenchResults): Promise<void> {
+  const upstream = await startUpstream({ accounts: 1 });
+  const account = upstream.accounts[0]!;
+  const dir = await authDir([account]);
+  const proxy = await startProxy(o.proxyRoot, upstream, dir, o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : []);
+  const pipe = await tsProcess('pipe.ts', { upstream: upstream.url });
+  const nginxBin = nginxOnPath();
+  const nginx = nginxBin ? await startNginx(nginxBin, upstream.url) : undefined;
+  results.nginx = nginxBin ? `${nginxBin} (${spawnSync(nginxBin, ['-v'], { encoding: 'utf8' }).stderr.trim()})` : 'absent (not on PATH): ratios are to the bare pipe';
+  const backendPath = `${new URL(upstream.baseUrl).pathname}/responses`;
+  const targets: Array<{ name: PathName; url: string; path: string; headers: Record<string, string>; body: (t: number) => string; expect: string }> = [
+    { name: 'direct', url: upstream.url, path: backendPath, headers: backendHeaders(account), body: responsesBody, expect: 'response.completed' },
+    ...(nginx ? [{ name: 'nginx' as const, url: nginx.url, path: backendPath, headers: backendHeaders(account), body: responsesBody, expect: 'response.completed' }] : []),
+    { name: 'pipe', url: pipe.ready['url'] as string, path: backendPath, headers: backendHeaders(account), body: responsesBody, expect: 'response.completed' },
+    { name: 'responses', url: proxy.url, path: '/v1/responses', headers: CLIENT_HEADERS, body: responsesBody, expect: 'response.completed' },
+    { name: 'chat', url: proxy.url, path: '/v1/chat/completions', headers: CLIENT_HEADERS, body: chatBody, expect: '[DONE]' },
+  ];
+  const tokenSizes = o.quick ? [1, 200] : [1, 200, 1000];
+  const concurrencies = o.quick ? [1, 16] : [1, 16, 64];
   try {
-    // Warm every path (JIT, connections) before measuring any, so the first case is not penalised.
-    for (const [, once] of cases) for (let i = 0; i < opts.warmup; i++) await once();
-    for (const [name, once] of cases) {
-      results.push(await measure(name, 'sequential', opts.sequential, 1, once));
-      results.push(await measure(name, `concurrency ${opts.concurrency}`, opts.concurrent, opts.concurrency, once));
-    }
-    results.sort((a, b) => a.mode.localeCompare(b.mode) * -1 || cases.findIndex(([n]) => n === a.name) - cases.findIndex(([n]) => n === b.name));
-    process.stdout.write(`cliproxy overhead benchmark — node ${process.version}, sandbox backend on 127.0.0.1, body "Return OK." streamed\n\n`);
-    process.stdout.write(`${formatTable(results)}\n`);
-    const failed = results.reduce((n, r) => n + r.failed, 0);
-    if (failed > 0) {
-      process.stdout.write(`\n${failed} request(s) did not complete properly (see the failed column)\n`);
-      process.exitCode = 1;
+    for (const tokens of tokenSizes) {
+      for (const concurrency of concurrencies) {
+        for (const t of targets) {
+          const r = await load({
+            mode: 'closed',
+            url: t.url,
+            path: t.path,
+            headers: t.headers,
+            body: t.body(tokens),
+            concurrency,
+            warmupMs: o.quick ? 300 : 1000,
+            durationMs: o.durationMs,
+            expect: t.expect,
+          });
+          const cell = { path: t.name, tokens, concurrency, ...(r as Omit<Cell, 'path' | 'tokens' | 'concurrency'>) };
+          results.cells.push(cell);
+          process.stderr.write(
+            `  ${String(tokens).padStart(4)} tok  c=${String(concurrency).padStart(2)}  ${t.name.padEnd(9)} ${String(cell.rps).padStart(8)} req/s  p50 ${ms(cell.latency.p50)}  p99 ${ms(cell.latency.p99)}  ttfb ${ms(cell.ttfb.p50)}${cell.errors ? `  errors ${cell.errors} (${String(cell.firstError)})` : ''}\n`,
+          );
+        }
+      }
     }
   } finally {
-    await proxyPool.close();
-    await proxy.close();
-    await codex.close();
-    await basePool.close();
-    await sandbox.close();
-    clearTimeout(guard);
+    await nginx?.stop();
+    await pipe.stop();
+    await proxy.child.stop();
+    await upstream.child.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+/** RSS per open stream: `n` chat streams held open by a slow upstream (one event every 2 s). */
+async function rss(o: Options, results: BenchResults): Promise<void> {
+  const n = o.quick ? 200 : 2000;
+  const upstream = await startUpstream({ accounts: 1, slow: { delayMs: 2000, times: 1_000_000 } });
+  const dir = await authDir(upstream.accounts);
+  const proxy = await startProxy(o.proxyRoot, upstream, dir);
+  try {
+    // warm: the model catalog, the JIT, a first stream
+    await load({ mode: 'burst', url: proxy.url, path: '/v1/chat/completions', headers: CLIENT_HEADERS, body: chatBody(1), n: 4, concurrency: 4 });
+    await new Promise((r) => setTimeout(r, 500));
+    const idle = rssKiB(proxy.pid);
+    const holder = await startChild(
+      process.execPath,
+      ['--import', 'tsx', path.join(here, 'load.ts'), JSON.stringify({ mode: 'hold', url: proxy.url, path: '/v1/chat/completions', headers: CLIENT_HEADERS, body: chatBody(1000), n })],
+      { parse: jsonLine, timeoutMs: 120_000 },
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const open = rssKiB(proxy.pid);
+    const held = holder.ready['held'] as number;
+    await holder.stop();
+    results.rss = { streams: n, held, idleKiB: idle, openKiB: open, perStreamKiB: Math.round(((open - idle) / Math.max(1, held)) * 100) / 100 };
+    process.stderr.write(`  rss: idle ${idle} KiB, ${held} streams open ${open} KiB → ${results.rss.perStreamKiB} KiB per stream\n`);
+  } finally {
+    await proxy.child.stop();
+    await upstream.child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Start-up to listening with 100 account files (median of 5 starts). */
+async function startup(o: Options, results: BenchResults): Promise<void> {
+  const upstream = await startUpstream({ accounts: 100 });
+  const dir = await authDir(upstream.accounts);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < (o.quick ? 2 : 5); i++) {
+      const proxy = await startProxy(o.proxyRoot, upstream, dir);
+      times.push(proxy.startupMs);
+      await proxy.child.stop();
+    }
+  } finally {
+    await upstream.child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  times.sort((a, b) => a - b);
+  // for scale: a bare `node -e 0` on this machine
+  const t0 = performance.now();
+  spawnSync(process.execPath, ['-e', '0']);
+  const bareNodeMs = Math.round(performance.now() - t0);
+  results.startup = { accounts: 100, medianMs: Math.round(times[Math.floor(times.length / 2)]!), allMs: times.map(Math.round), bareNodeMs };
+  process.stderr.write(`  start-up with 100 account files: median ${results.startup.medianMs} ms (${results.startup.allMs.join(', ')}); bare node ${bareNodeMs} ms\n`);
+}
+
+/**
+ * Quota use: 5 accounts with `limit` requests each per window, a burst of 1.5× their sum at
+ * concurrency 16 through /v1/chat/completions. Served share of the aggregate quota, 429s the
+ * client saw while quota was left (must be 0), and how far Retry-After is from the real reset.
+ */
+async function quota(o: Options, results: BenchResults): Promise<void> {
+  const limit = o.quick ? 4 : 20;
+  const windowSeconds = 120;
+  const upstream = await startUpstream({ accounts: 5, quota: { limit, resetsInSeconds: windowSeconds } });
+  const dir = await authDir(upstream.accounts);
+  const proxy = await startProxy(o.proxyRoot, upstream, dir);
+  const aggregate = 5 * limit;
+  try {
+    // the catalog fetch first (it is not a /responses request, so it uses no quota)
+    await fetch(`${proxy.url}/v1/models`).then((r) => r.text());
+    const burst = (await load({ mode: 'burst', url: proxy.url, path: '/v1/chat/completions', headers: CLIENT_HEADERS, body: chatBody(1), n: Math.round(aggregate * 1.5), concurrency: 16 })) as {
+      startedAt: number;
+      results: Array<{ status: number; at: number; retryAfter?: string }>;
+    };
+    const served = burst.results.filter((r) => r.status === 200);
+    const sorted = [...burst.results].sort((a, b) => a.at - b.at);
+    // quota left while fewer than `aggregate` answers were served: a 429 before the last success is one too early
+    const lastSuccessAt = served.length ? Math.max(...served.map((r) => r.at)) : 0;
+    const early429 = sorted.filter((r) => r.status === 429 && r.at < lastSuccessAt && served.length < aggregate + 1).length;
+    const limited = burst.results.filter((r) => r.status === 429);
+    const resetAt = upstream.quotaSetAt + windowSeconds * 1000;
+    const errorsS = limited
+      .filter((r) => r.retryAfter !== undefined)
+      .map((r) => Number(r.retryAfter) - (resetAt - (burst.startedAt + r.at)) / 1000);
+    const absErr = errorsS.map(Math.abs).sort((a, b) => a - b);
+    results.quota = {
+      accounts: 5,
+      limitPerAccount: limit,
+      aggregate,
+      requests: burst.results.length,
+      served: served.length,
+      servedShare: Math.round((served.length / aggregate) * 1000) / 1000,
+      status429: limited.length,
+      early429,
+      otherStatuses: [...new Set(burst.results.filter((r) => r.status !== 200 && r.status !== 429).map((r) => r.status))],
+      retryAfterWithHeader: errorsS.length,
+      retryAfterErrorS: { median: absErr.length ? Math.round(absErr[Math.floor(absErr.length / 2)]! * 100) / 100 : null, max: absErr.length ? Math.round(absErr[absErr.length - 1]! * 100) / 100 : null },
+    };
+    process.stderr.write(`  quota: ${JSON.stringify(results.quota)}\n`);
+  } finally {
+    await proxy.child.stop();
+    await upstream.child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const guard = setTimeout(() => {
+    process.stderr.write('bench: did not finish within 25 minutes, giving up\n');
+    killAll();
+    process.exit(2);
+  }, 25 * 60_000);
+  guard.unref();
+
+  if (o.proxyRoot === repo) {
+    process.stderr.write('bench: building dist/ (tsc)\n');
+    const build = spawnSync(process.execPath, [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(repo, 'tsconfig.build.json')], { stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('bench: the build failed');
+  }
+  const gitRev = spawnSync('git', ['-C', o.proxyRoot, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || 'unknown';
+  const date = new Date().toISOString().replace(/:\d\d\.\d+Z$/, 'Z').replace(/:/g, '');
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    label: o.label,
+    cliproxy: gitRev,
+    node: process.version,
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    durationMs: o.durationMs,
+    quick: o.quick,
+    nginx: 'not measured',
+    cells: [],
+  };
+  if (o.only.has('throughput')) {
+    process.stderr.write('bench: throughput\n');
+    await throughput(o, results);
+  }
+  if (o.only.has('rss')) {
+    process.stderr.write('bench: RSS per open stream\n');
+    await rss(o, results);
+  }
+  if (o.only.has('startup')) {
+    process.stderr.write('bench: start-up\n');
+    await startup(o, results);
+  }
+  if (o.only.has('quota')) {
+    process.stderr.write('bench: quota use\n');
+    await quota(o, results);
+  }
+  mkdirSync(o.out, { recursive: true });
+  const base = path.join(o.out, `${date}${o.label ? `-${o.label}` : ''}`);
+  writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  const md = markdownReport(results, path.basename(`${base}.png`));
+  writeFileSync(`${base}.md`, md);
+  if (results.cells.length) writeFileSync(`${base}.png`, renderChart(results));
+  process.stdout.write(`${md}\nwritten: ${base}.json, .md${results.cells.length ? ', .png' : ''}\n`);
+  const errors = results.cells.reduce((s, c) => s + c.errors, 0);
+  if (errors > 0) {
+    process.stderr.write(`bench: ${errors} request(s) did not complete properly (see the errors column)\n`);
+    process.exitCode = 1;
+  }
+}
+
+main().then(
+  () => process.exit(),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    killAll();
+    process.exit(1);
+  },
+);

@@ -47,54 +47,90 @@ export const HANDOUT_EXPIRY_MARGIN_MS = 30_000;
 /** Codex also refreshes when the last refresh is older than 8 days. */
 export const MAX_REFRESH_AGE_MS = 8 * 24 * 3600 * 1000;
 
+/**
+ * Whose tokens to keep when the store holds other ones for an account (see AccountEntry.mergeStored):
+ * 'same' (equal tokens), 'ours' (ours are newer, or unsaved and not older), 'stored'.
+ */
+export type TokenWinner = 'same' | 'ours' | 'stored';
+
+/**
+ * One account's runtime state. Every change goes through a method here (the pool, the
+ * refresher and the attempts call them); the fields are read-only from outside.
+ */
 export class AccountEntry {
-  credential: Credential;
-  location: string;
+  private cred: Credential;
+  private loc: string;
   /** Stable position among loaded accounts (first seen first); strategies use it as the order. */
   readonly order: number;
-  readonly counters: AccountCounters = emptyCounters();
-  cooldownUntil: number | null = null;
-  cooldownReason: string | null = null;
-  /** Times the selector handed this account out (counted at pick time, so concurrent picks see each other). */
-  picks = 0;
-  /** Consecutive failures without a known reset time; drives the exponential backoff. */
-  backoffLevel = 0;
-  /** Consecutive transient refresh failures; drives the refresh retry backoff. */
-  refreshBackoffLevel = 0;
-  usage: UsageSnapshot | null = null;
-  /** Set while a refresh for this account is in flight (single-flight). */
+  private readonly count: AccountCounters = emptyCounters();
+  private coolUntil: number | null = null;
+  private coolReason: string | null = null;
+  private pickCount = 0;
+  private backoff = 0;
+  private refreshBackoff = 0;
+  private lastUsage: UsageSnapshot | null = null;
+  private unsavedTokens: { accessToken: string; refreshToken: string } | null = null;
+  private saveRetries = 0;
+  /** Set while a refresh for this account is in flight (single-flight; the refresher's slot). */
   refreshing: Promise<void> | null = null;
-  /** Cancels the scheduled proactive refresh. */
+  /** Cancels the scheduled proactive refresh (the refresher's slot). */
   cancelScheduledRefresh: (() => void) | null = null;
-  /**
-   * Tokens in use that the store has not accepted yet (a save failed after a refresh: the old
-   * refresh token is already spent, so they are kept and the save is retried). Null when saved.
-   */
-  unsaved: { accessToken: string; refreshToken: string } | null = null;
-  /** Consecutive failed saves of `unsaved`; drives the save retry backoff. */
-  saveRetryLevel = 0;
-  /** Cancels the scheduled retry of the save. */
+  /** Cancels the scheduled retry of a failed save (the refresher's slot). */
   cancelSaveRetry: (() => void) | null = null;
 
   constructor(stored: StoredAccount, order: number) {
-    this.credential = stored.credential;
-    this.location = stored.location;
+    this.cred = stored.credential;
+    this.loc = stored.location;
     this.order = order;
   }
 
   get accountId(): string {
-    return this.credential.accountId;
+    return this.cred.accountId;
   }
+  get credential(): Credential {
+    return this.cred;
+  }
+  /** File path (file store) or row key. */
+  get location(): string {
+    return this.loc;
+  }
+  get counters(): Readonly<AccountCounters> {
+    return this.count;
+  }
+  get cooldownUntil(): number | null {
+    return this.coolUntil;
+  }
+  get cooldownReason(): string | null {
+    return this.coolReason;
+  }
+  /** Times the selector handed this account out (counted at pick time, so concurrent picks see each other). */
+  get picks(): number {
+    return this.pickCount;
+  }
+  /** Consecutive failures without a known reset time; drives the exponential backoff. */
+  get backoffLevel(): number {
+    return this.backoff;
+  }
+  get usage(): UsageSnapshot | null {
+    return this.lastUsage;
+  }
+
+  // ---- tokens and flags -------------------------------------------------------------------------
 
   /** True while the tokens in use are the ones a failed save left unsaved. */
   hasUnsavedTokens(): boolean {
-    const u = this.unsaved;
-    return u !== null && u.accessToken === this.credential.accessToken && u.refreshToken === this.credential.refreshToken;
+    const u = this.unsavedTokens;
+    return u !== null && u.accessToken === this.cred.accessToken && u.refreshToken === this.cred.refreshToken;
+  }
+
+  /** True when the entry had unsaved tokens (saved or not by now): a successful save is then worth a log line. */
+  hadUnsavedTokens(): boolean {
+    return this.unsavedTokens !== null;
   }
 
   /** Disabled in its file, or marked as needing a new login: never handed out. */
   isUsable(): boolean {
-    return isUsableCredential(this.credential);
+    return isUsableCredential(this.cred);
   }
 
   /**
@@ -103,70 +139,157 @@ export class AccountEntry {
    * ours unsaved (the stored refresh token is then spent) and the stored ones are not newer;
    * else 'stored'.
    */
-  tokenWinner(stored: Credential): 'same' | 'ours' | 'stored' {
-    const mem = this.credential;
+  tokenWinner(stored: Credential): TokenWinner {
+    const mem = this.cred;
     if (stored.refreshToken === mem.refreshToken && stored.accessToken === mem.accessToken) return 'same';
     const ours = mem.lastRefresh ?? 0;
     const theirs = stored.lastRefresh ?? 0;
     return ours > theirs || (this.hasUnsavedTokens() && ours >= theirs) ? 'ours' : 'stored';
   }
 
-  isCooling(now: number): boolean {
-    return this.cooldownUntil !== null && this.cooldownUntil > now;
+  /**
+   * The one rule for what the store holds for this account (the watcher's reload and the
+   * re-read before a refresh both use it):
+   * - tokens: the winner's (tokenWinner); stored tokens that win also end a refresh backoff and
+   *   a cooldown that was about the old tokens (refresh_failed, unauthorized);
+   * - flags (disabled, email, plan, extra) and the location always follow the store;
+   * - a needs-login mark follows the stored tokens when they win, and is kept when the tokens
+   *   are ours or the same (the store cannot revive tokens we know are dead; it can mark them).
+   */
+  mergeStored(stored: StoredAccount): TokenWinner {
+    const s = stored.credential;
+    const winner = this.tokenWinner(s);
+    this.loc = stored.location;
+    if (winner === 'stored') {
+      this.cred = s;
+      this.refreshBackoff = 0;
+      if (this.coolReason === 'refresh_failed' || this.coolReason === 'unauthorized') this.clearCooldown();
+      return winner;
+    }
+    const tokens = winner === 'same' ? s : this.cred;
+    const needsLogin = s.needsLogin ?? this.cred.needsLogin;
+    const { needsLogin: _drop, ...rest } = tokens;
+    void _drop;
+    this.cred = {
+      ...rest,
+      disabled: s.disabled,
+      email: s.email,
+      planType: s.planType,
+      extra: s.extra,
+      ...(needsLogin ? { needsLogin } : {}),
+    };
+    return winner;
   }
 
-  coolDown(until: number, reason: string): void {
+  /**
+   * Puts refreshed (or re-saved) tokens in use. `savedAt` is the location the store wrote them
+   * to; undefined when the save failed: they are kept as unsaved (the old refresh token is spent).
+   */
+  useTokens(next: Credential, savedAt: string | undefined): void {
+    this.cred = next;
+    if (savedAt === undefined) {
+      this.unsavedTokens = { accessToken: next.accessToken, refreshToken: next.refreshToken };
+      return;
+    }
+    this.loc = savedAt;
+    this.unsavedTokens = null;
+    this.saveRetries = 0;
+  }
+
+  /** A refresh worked: its backoff ends, and a cooldown that was about the old token too. */
+  refreshSucceeded(): void {
+    this.refreshBackoff = 0;
+    if (this.coolReason === 'refresh_failed' || this.coolReason === 'unauthorized') this.clearCooldown();
+  }
+
+  /** A transient refresh failure: returns the backoff level to wait for and raises it. */
+  refreshFailed(): number {
+    return this.refreshBackoff++;
+  }
+
+  /** A failed save of unsaved tokens: returns the backoff level to wait for and raises it. */
+  saveFailed(): number {
+    return this.saveRetries++;
+  }
+
+  /** The refresh token was refused for good: the account waits for a new login (no cooldown meanwhile). */
+  markNeedsLogin(reason: string, at: number): Credential {
+    this.cred = { ...this.cred, needsLogin: { reason, at } };
+    this.clearCooldown();
+    return this.cred;
+  }
+
+  /** The store wrote the account here. */
+  savedAt(location: string): void {
+    this.loc = location;
+  }
+
+  // ---- selection and cooldown -------------------------------------------------------------------
+
+  picked(): void {
+    this.pickCount++;
+  }
+
+  isCooling(now: number): boolean {
+    return this.coolUntil !== null && this.coolUntil > now;
+  }
+
+  /** Rests the account until `until`; `escalate` raises the backoff level for the next failure. */
+  coolDown(until: number, reason: string, escalate = false): void {
+    if (escalate) this.backoff++;
     // a longer cooldown already in place wins (e.g. a usage limit over a transient blip)
-    if (this.cooldownUntil !== null && this.cooldownUntil > until) return;
-    this.cooldownUntil = until;
-    this.cooldownReason = reason;
+    if (this.coolUntil !== null && this.coolUntil > until) return;
+    this.coolUntil = until;
+    this.coolReason = reason;
   }
 
   clearCooldown(): void {
-    this.cooldownUntil = null;
-    this.cooldownReason = null;
+    this.coolUntil = null;
+    this.coolReason = null;
   }
 
-  recordAttempt(now: number): void {
-    this.counters.requests++;
-    this.counters.lastUsed = now;
+  // ---- counters (one request per client request; see pool.ts Attempt) ---------------------------
+
+  recordRequest(now: number): void {
+    this.count.requests++;
+    this.count.lastUsed = now;
   }
 
   recordSuccess(): void {
-    this.counters.successes++;
-    this.backoffLevel = 0;
+    this.count.successes++;
+    this.backoff = 0;
   }
 
   recordFailure(): void {
-    this.counters.failures++;
+    this.count.failures++;
   }
 
   recordTokens(inputTokens = 0, outputTokens = 0): void {
-    this.counters.inputTokens += inputTokens;
-    this.counters.outputTokens += outputTokens;
+    this.count.inputTokens += inputTokens;
+    this.count.outputTokens += outputTokens;
   }
 
   recordUsage(usage: UsageSnapshot | undefined): void {
     if (!usage || (!usage.primary && !usage.secondary)) return;
-    const next: UsageSnapshot = { ...this.usage };
+    const next: UsageSnapshot = { ...this.lastUsage };
     if (usage.primary) next.primary = usage.primary;
     if (usage.secondary) next.secondary = usage.secondary;
-    this.usage = next;
+    this.lastUsage = next;
   }
 
   state(now: number): AccountStateName {
-    return stateOf(this.credential, now, { cooling: this.isCooling(now), refreshing: this.refreshing !== null });
+    return stateOf(this.cred, now, { cooling: this.isCooling(now), refreshing: this.refreshing !== null });
   }
 
   status(now: number): AccountStatus {
     const cooling = this.isCooling(now);
     return {
-      ...baseStatus(this.credential, this.location),
+      ...baseStatus(this.cred, this.loc),
       state: this.state(now),
-      cooldownUntil: cooling ? this.cooldownUntil : null,
-      cooldownReason: cooling ? this.cooldownReason : null,
-      ...this.counters,
-      usage: this.usage,
+      cooldownUntil: cooling ? this.coolUntil : null,
+      cooldownReason: cooling ? this.coolReason : null,
+      ...this.count,
+      usage: this.lastUsage,
     };
   }
 }

@@ -1,9 +1,10 @@
 import type { Config } from '../config/schema.js';
 import { ServiceUnavailableError } from '../errors.js';
-import { UpstreamFailure, type UpstreamAuth, type UsageSnapshot } from '../upstream/types.js';
+import { UpstreamFailure } from '../upstream/types.js';
 import { abortError, type Clock } from '../util/clock.js';
 import { scrubText } from '../util/redact.js';
 import { AccountEntry, tokenNeedsRefresh, type AccountStatus } from './account-state.js';
+import { Attempt, type AttemptHost, type PoolAccount } from './attempt.js';
 import { coolingAccountsError } from './cooling-error.js';
 import { cooldownFor } from './cooldowns.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -13,6 +14,7 @@ import type { AccountStore, StoredAccount } from './store.js';
 
 export type { AccountStatus, AccountStateName } from './account-state.js';
 export type { Logger } from './logger.js';
+export { Attempt, type AttemptResult, type AttemptState, type PoolAccount } from './attempt.js';
 
 /**
  * The account pool: many ChatGPT accounts behaving as one larger, reliable account.
@@ -20,13 +22,6 @@ export type { Logger } from './logger.js';
  * session affinity), keeps tokens fresh (single-flight, cross-process lock), cools accounts
  * down after limits and failures, and retries a failed attempt on the next account.
  */
-
-export interface PoolAccount {
-  accountId: string;
-  email: string;
-  planType: string;
-  auth: UpstreamAuth;
-}
 
 export interface AttemptInfo {
   /** 1-based attempt number within this request. */
@@ -43,6 +38,11 @@ export interface AccountRequest {
   signal?: AbortSignal;
   /** Only accounts this returns true for are picked (and retried on); errors then describe only those. */
   where?: AccountFilter;
+  /**
+   * False for the proxy's own calls (the model catalog's /models fetches): they get the same
+   * selection, retries and cooldowns, but no request, success or failure is counted. Default true.
+   */
+  counted?: boolean;
 }
 
 export interface PoolOptions {
@@ -53,15 +53,6 @@ export interface PoolOptions {
   log?: Logger;
   /** Jitter source in [0, 1) for proactive refresh times (default Math.random). */
   random?: () => number;
-}
-
-export interface PoolResult {
-  ok: boolean;
-  inputTokens?: number;
-  outputTokens?: number;
-  usage?: UsageSnapshot;
-  /** A failure seen after the attempt returned (mid-stream): an UpstreamFailure also cools the account down. */
-  failure?: unknown;
 }
 
 export class AccountPool {
@@ -211,19 +202,26 @@ export class AccountPool {
   }
 
   /**
-   * Runs `attempt` on an eligible account. An UpstreamFailure thrown by the attempt (it must
-   * throw before anything reached the client) cools the account down and the attempt runs
-   * again on the next eligible account, up to `request-retry` more times; a 401 refreshes the
-   * token once and retries on the same account. When every usable account is cooling it throws
+   * Hands out an account for one request: `open` starts the upstream call on it and reads it
+   * far enough to know it works, and the resulting Attempt (account + what `open` returned) is
+   * the caller's to commit and settle (see attempt.ts). An UpstreamFailure thrown by `open`
+   * (nothing has reached the client yet) cools the account down and `open` runs again on the
+   * next eligible account, up to `request-retry` more times; a 401 refreshes the token once and
+   * retries on the same account. When every usable account is cooling it throws
    * RateLimitError (429, all_accounts_rate_limited) if they all rest for usage/rate limits, else
    * the error the other reason maps to (503 account_unauthorized after a refresh did not help,
    * 503 overloaded, 502/504 …; see cooling-error.ts), with Retry-After = the soonest return.
    * ServiceUnavailableError (503) when no account is usable, and the failure itself for kinds
-   * that are the request's fault (bad_request, not_found, response_failed). With `req.where`, only the accounts it
-   * accepts take part (selection, retries and those errors alike).
+   * that are the request's fault (bad_request, not_found, response_failed). With `req.where`,
+   * only the accounts it accepts take part (selection, retries and those errors alike).
+   *
+   * Counting (unless `req.counted` is false): one request per account this request was tried
+   * on; a failure for each account it left because of a failure; the outcome of the account
+   * that served is counted when the Attempt is settled.
    */
-  async withAccount<T>(req: AccountRequest, attempt: (a: AttemptInfo) => Promise<T>): Promise<T> {
+  async open<T>(req: AccountRequest, open: (a: AttemptInfo) => Promise<T>): Promise<Attempt<T>> {
     const { signal } = req;
+    const counted = req.counted !== false;
     const tried = new Set<string>();
     const maxAccounts = 1 + this.config.requestRetry;
     let accountsAttempted = 0;
@@ -237,28 +235,29 @@ export class AccountPool {
       tried.add(entry.accountId);
       if (!(await this.ensureFresh(entry, signal))) continue;
       accountsAttempted++;
+      if (counted) entry.recordRequest(this.clock.now());
 
       let refreshedAfter401 = false;
       for (;;) {
         attempts++;
         const account = toPoolAccount(entry);
-        entry.recordAttempt(this.clock.now());
         try {
-          const result = await attempt({ attempt: attempts, account });
-          entry.recordSuccess();
-          if (req.affinityKey && this.config.routing.sessionAffinity) this.affinity.bind(req.affinityKey, entry.accountId, this.clock.now());
-          return result;
+          const upstream = await open({ attempt: attempts, account });
+          const affinityKey = req.affinityKey && this.config.routing.sessionAffinity ? req.affinityKey : undefined;
+          return new Attempt(this.attemptHost, entry, account, attempts, upstream, { counted, affinityKey });
         } catch (err) {
           if (signal?.aborted) throw err;
-          entry.recordFailure();
-          if (!(err instanceof UpstreamFailure)) throw err;
-          lastFailure = err;
-          entry.recordUsage(err.usage);
-          if (err.kind === 'unauthorized' && !refreshedAfter401) {
+          if (err instanceof UpstreamFailure) entry.recordUsage(err.usage);
+          if (err instanceof UpstreamFailure && err.kind === 'unauthorized' && !refreshedAfter401) {
             refreshedAfter401 = true;
+            lastFailure = err;
             if (await this.refreshAfterUnauthorized(entry, err, account.auth.accessToken, signal)) continue; // same account, once
+            if (counted) entry.recordFailure();
             break;
           }
+          if (counted) entry.recordFailure();
+          if (!(err instanceof UpstreamFailure)) throw err;
+          lastFailure = err;
           if (!this.applyFailure(entry, err)) throw err;
           break;
         }
@@ -267,20 +266,24 @@ export class AccountPool {
     throw this.exhaustedError(lastFailure, req.where);
   }
 
-  /** Records what a request that `withAccount` handed out finally did (tokens, usage headers, a late failure). */
-  recordResult(accountId: string, r: PoolResult): void {
-    const e = this.entries.get(accountId);
-    if (!e) return;
-    e.recordTokens(r.inputTokens, r.outputTokens);
-    e.recordUsage(r.usage);
-    if (!r.ok) {
-      e.recordFailure();
-      if (r.failure instanceof UpstreamFailure) {
-        e.recordUsage(r.failure.usage);
-        this.applyFailure(e, r.failure);
-      }
-    }
+  /**
+   * `open` for a call whose answer is complete when `run` resolves (non-streaming use, the
+   * model catalog): the attempt is committed and finished right away.
+   */
+  async withAccount<T>(req: AccountRequest, run: (a: AttemptInfo) => Promise<T>): Promise<T> {
+    const attempt = await this.open(req, run);
+    attempt.finish();
+    return attempt.upstream;
   }
+
+  private readonly attemptHost: AttemptHost = {
+    coolDownFor: (entry, failure) => {
+      this.applyFailure(entry, failure);
+    },
+    bindAffinity: (affinityKey, accountId) => {
+      if (this.entries.get(accountId)) this.affinity.bind(affinityKey, accountId, this.clock.now());
+    },
+  };
 
   // ---- selection -------------------------------------------------------------------------
 
@@ -306,13 +309,13 @@ export class AccountPool {
       const boundId = this.affinity.get(affinityKey, now);
       const bound = boundId === undefined ? undefined : eligible.find((e) => e.accountId === boundId);
       if (bound) {
-        bound.picks++;
+        bound.picked();
         this.affinity.bind(affinityKey, bound.accountId, now);
         return bound;
       }
     }
     const entry = this.selector.pick(eligible, now);
-    entry.picks++;
+    entry.picked();
     if (useAffinity) this.affinity.bind(affinityKey, entry.accountId, now);
     return entry;
   }
@@ -355,8 +358,7 @@ export class AccountPool {
   }
 
   private coolDown(entry: AccountEntry, until: number, reason: string, escalate: boolean): void {
-    if (escalate) entry.backoffLevel++;
-    entry.coolDown(until, reason);
+    entry.coolDown(until, reason, escalate);
     this.log.warn(
       { accountId: entry.accountId, email: entry.credential.email, reason, cooldownUntil: new Date(until).toISOString() },
       'Codex account cooling down',
@@ -449,21 +451,11 @@ export class AccountPool {
     }
   }
 
-  /** A changed entry: newer tokens replace ours (ours win when our lastRefresh is later); flags always follow the store. */
+  /** A changed entry: AccountEntry.mergeStored's rule, then logs and reschedules what changed. */
   private mergeStored(entry: AccountEntry, stored: StoredAccount): void {
     const s = stored.credential;
-    entry.location = stored.location;
     const wasUsable = entry.isUsable();
-    const winner = entry.tokenWinner(s);
-    if (winner === 'ours') {
-      entry.credential = { ...entry.credential, disabled: s.disabled, email: s.email, planType: s.planType, extra: s.extra };
-    } else {
-      entry.credential = s;
-    }
-    if (winner === 'stored') {
-      entry.refreshBackoffLevel = 0;
-      if (entry.cooldownReason === 'refresh_failed' || entry.cooldownReason === 'unauthorized') entry.clearCooldown();
-    }
+    const winner = entry.mergeStored(stored);
     const usable = entry.isUsable();
     if (usable !== wasUsable) {
       this.log.info({ accountId: s.accountId, email: s.email, state: entry.state(this.clock.now()) }, usable ? 'Codex account usable again' : 'Codex account no longer usable');

@@ -151,8 +151,7 @@ export class Refresher {
         }
         const next = withRefreshedTokens(cur, tokens, this.deps.clock.now());
         await this.saveOrKeep(entry, next, true);
-        entry.refreshBackoffLevel = 0;
-        if (entry.cooldownReason === 'refresh_failed' || entry.cooldownReason === 'unauthorized') entry.clearCooldown();
+        entry.refreshSucceeded();
         log.info({ accountId: cur.accountId, email: cur.email, trigger: opts.trigger, expiresAt: next.expiresAt }, 'Refreshed Codex tokens');
       });
     } catch (err) {
@@ -173,16 +172,14 @@ export class Refresher {
   private async saveOrKeep(entry: AccountEntry, next: Credential, retry: boolean): Promise<void> {
     const { store, log } = this.deps;
     try {
-      entry.location = await store.save(next);
-      entry.credential = next;
-      if (entry.unsaved) log.info({ accountId: next.accountId, email: next.email }, 'Saved the refreshed tokens that were kept in memory');
-      entry.unsaved = null;
-      entry.saveRetryLevel = 0;
+      const location = await store.save(next);
+      const wasUnsaved = entry.hadUnsavedTokens();
+      entry.useTokens(next, location);
+      if (wasUnsaved) log.info({ accountId: next.accountId, email: next.email }, 'Saved the refreshed tokens that were kept in memory');
       entry.cancelSaveRetry?.();
       entry.cancelSaveRetry = null;
     } catch (err) {
-      entry.credential = next;
-      entry.unsaved = { accessToken: next.accessToken, refreshToken: next.refreshToken };
+      entry.useTokens(next, undefined);
       const retryInMs = retry && this.active ? this.scheduleSaveRetry(entry) : undefined;
       log.error(
         { accountId: next.accountId, email: next.email, err: errorText(err, secretsOf(next)), retryInMs },
@@ -195,8 +192,7 @@ export class Refresher {
 
   private scheduleSaveRetry(entry: AccountEntry): number {
     entry.cancelSaveRetry?.();
-    const delay = backoffMs(entry.saveRetryLevel, this.deps.config.cooldown.maxBackoffSeconds);
-    entry.saveRetryLevel++;
+    const delay = backoffMs(entry.saveFailed(), this.deps.config.cooldown.maxBackoffSeconds);
     entry.cancelSaveRetry = this.deps.clock.schedule(delay, () => {
       entry.cancelSaveRetry = null;
       if (!this.active || !entry.hasUnsavedTokens()) return;
@@ -218,29 +214,17 @@ export class Refresher {
       return;
     }
     if (!stored) return;
-    const mem = entry.credential;
-    const s = stored.credential;
-    const winner = entry.tokenWinner(s);
-    if (winner === 'stored') {
-      entry.credential = s;
-      entry.location = stored.location;
-      this.deps.log.info({ accountId: s.accountId, email: s.email }, 'Adopted tokens refreshed by another process');
-      return;
-    }
-    if (winner === 'same' && s.needsLogin && !mem.needsLogin) {
-      entry.credential = { ...mem, needsLogin: s.needsLogin };
+    if (entry.mergeStored(stored) === 'stored') {
+      this.deps.log.info({ accountId: entry.accountId, email: entry.credential.email }, 'Adopted tokens refreshed by another process');
     }
   }
 
   private async markNeedsLogin(entry: AccountEntry, reason: string): Promise<void> {
-    const now = this.deps.clock.now();
-    const next: Credential = { ...entry.credential, needsLogin: { reason, at: now } };
-    entry.credential = next;
-    entry.clearCooldown();
+    const next = entry.markNeedsLogin(reason, this.deps.clock.now());
     this.cancel(entry);
     this.deps.log.warn({ accountId: next.accountId, email: next.email, reason }, 'Codex account needs a new login (run `cliproxy login`)');
     try {
-      entry.location = await this.deps.store.save(next);
+      entry.savedAt(await this.deps.store.save(next));
     } catch (err) {
       this.deps.log.error({ accountId: next.accountId, err: errorText(err, secretsOf(next)) }, 'Could not persist the needs-login mark');
     }
@@ -249,8 +233,7 @@ export class Refresher {
   /** Backs off; the account cools down meanwhile if its current token cannot be used. Returns the retry delay. */
   private onTransientFailure(entry: AccountEntry, err: unknown): number {
     const now = this.deps.clock.now();
-    const delay = backoffMs(entry.refreshBackoffLevel, this.deps.config.cooldown.maxBackoffSeconds);
-    entry.refreshBackoffLevel++;
+    const delay = backoffMs(entry.refreshFailed(), this.deps.config.cooldown.maxBackoffSeconds);
     if (tokenNeedsRefresh(entry.credential, now)) entry.coolDown(now + delay, 'refresh_failed');
     this.deps.log.warn(
       { accountId: entry.accountId, email: entry.credential.email, err: errorText(err, secretsOf(entry.credential)), retryInMs: delay },

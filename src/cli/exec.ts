@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { createParser } from 'eventsource-parser';
 import type { Writable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { createRuntime } from '../app/runtime.js';
@@ -34,22 +35,33 @@ async function printOutcome(outcome: ChatCompletionOutcome, opts: ExecOptions, c
     return true;
   }
   let last = '';
-  for await (const item of outcome.items) {
-    if (item.kind === 'keepalive') continue;
-    if (item.kind === 'error') {
-      if (last && !last.endsWith('\n')) ctx.stdout.write('\n');
-      ctx.stderr.write(`error: ${item.message}\n`);
-      return false;
-    }
-    if (opts.json) {
-      ctx.stdout.write(`${JSON.stringify(item.chunk)}\n`);
-      continue;
-    }
-    const choice = (item.chunk as { choices?: { delta?: { content?: string | null } }[] }).choices?.[0];
-    const text = choice?.delta?.content;
-    if (text) {
-      ctx.stdout.write(text);
-      last = text;
+  // the stream is the SSE text an HTTP client would get: read it the way one would
+  const chunks: object[] = [];
+  const parser = createParser({
+    onEvent: (m) => {
+      if (m.data !== '[DONE]') chunks.push(JSON.parse(m.data) as object);
+    },
+  });
+  const decoder = new TextDecoder();
+  for await (const bytes of outcome.body as AsyncIterable<Buffer | string>) {
+    parser.feed(typeof bytes === 'string' ? bytes : decoder.decode(bytes, { stream: true }));
+    for (const chunk of chunks.splice(0)) {
+      const error = (chunk as { error?: { message?: string } }).error;
+      if (error) {
+        if (last && !last.endsWith('\n')) ctx.stdout.write('\n');
+        ctx.stderr.write(`error: ${error.message ?? 'the stream failed'}\n`);
+        return false;
+      }
+      if (opts.json) {
+        ctx.stdout.write(`${JSON.stringify(chunk)}\n`);
+        continue;
+      }
+      const choice = (chunk as { choices?: { delta?: { content?: string | null } }[] }).choices?.[0];
+      const text = choice?.delta?.content;
+      if (text) {
+        ctx.stdout.write(text);
+        last = text;
+      }
     }
   }
   if (!opts.json && !last.endsWith('\n')) ctx.stdout.write('\n');

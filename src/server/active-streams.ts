@@ -6,22 +6,16 @@
 import type { ServerResponse } from 'node:http';
 import type { Clock } from '../util/clock.js';
 
+/** A response stream that can end itself properly (its ending, then the end) when asked. */
+export interface StoppableStream {
+  stop(): void;
+}
+
 interface ActiveStream {
-  /** Resolves when a shutdown asks the stream to end. */
-  stopRequested: Promise<void>;
-  requestStop(): void;
+  stream: StoppableStream;
   /** Resolves when the response was fully handed to the OS (or the connection closed). */
   finished: Promise<void>;
 }
-
-export interface TrackedStreamOptions<T> {
-  /** The last items to send when the server shuts down mid-stream. */
-  ending: () => T[];
-  /** Called when a shutdown stops the stream (cancel the upstream request). */
-  onShutdown: () => void;
-}
-
-const STOP: unique symbol = Symbol('stop');
 
 function responseFinished(res: ServerResponse): Promise<void> {
   if (res.writableFinished || res.destroyed) return Promise.resolve();
@@ -42,44 +36,19 @@ export class ActiveStreams {
   }
 
   /**
-   * Passes `source` through while tracking it. When the server shuts down, stops waiting for the
-   * source, sends `ending()` and ends. A stream that starts after the shutdown began ends at once.
+   * Tracks `stream`, the body of `res`, until the response is finished. When the server shuts
+   * down, endAll() asks it to stop (send its ending and end); a stream that starts after the
+   * shutdown began is stopped at once. No per-chunk work.
    */
-  async *track<T>(res: ServerResponse, source: AsyncIterable<T>, opts: TrackedStreamOptions<T>): AsyncGenerator<T> {
-    let stopped = this.closing;
-    let resolveStop!: () => void;
-    const stopRequested = new Promise<void>((resolve) => (resolveStop = resolve));
-    const requestStop = () => {
-      stopped = true;
-      resolveStop();
-    };
-    const stream: ActiveStream = { stopRequested, requestStop, finished: responseFinished(res) };
-    this.streams.add(stream);
+  track(res: ServerResponse, stream: StoppableStream): void {
+    const active: ActiveStream = { stream, finished: responseFinished(res) };
+    this.streams.add(active);
     this.gauge?.inc();
-    const it = source[Symbol.asyncIterator]();
-    let sourceDone = false;
-    try {
-      for (;;) {
-        const next = stopped ? undefined : it.next();
-        const won = next ? await Promise.race([next, stream.stopRequested.then((): typeof STOP => STOP)]) : STOP;
-        if (won === STOP) {
-          next?.catch(() => undefined); // settles once onShutdown cancelled the upstream
-          opts.onShutdown();
-          for (const item of opts.ending()) yield item;
-          return;
-        }
-        if (won.done) {
-          sourceDone = true;
-          return;
-        }
-        yield won.value;
-      }
-    } finally {
-      this.streams.delete(stream);
+    void active.finished.then(() => {
+      this.streams.delete(active);
       this.gauge?.dec();
-      // client went away or shutdown: let the source run its own cleanup (cancel upstream, record outcome)
-      if (!sourceDone) it.return?.(undefined).catch(() => undefined);
-    }
+    });
+    if (this.closing) stream.stop();
   }
 
   /**
@@ -90,7 +59,7 @@ export class ActiveStreams {
     this.closing = true;
     const streams = [...this.streams];
     if (streams.length === 0) return;
-    for (const s of streams) s.requestStop();
+    for (const s of streams) s.stream.stop();
     let cancel: () => void = () => undefined;
     const timeout = new Promise<void>((resolve) => (cancel = clock.schedule(timeoutMs, resolve)));
     try {

@@ -165,7 +165,7 @@ export class ModelCatalog {
 
   private fetchWhere(plan: string | undefined, signal?: AbortSignal): Promise<BackendModel[]> {
     const where = plan === undefined ? undefined : (a: { planType: string }) => a.planType === plan;
-    return this.opts.pool.withAccount({ signal, where }, ({ account }) => this.opts.upstream.models(account.auth, { signal }));
+    return this.opts.pool.withAccount({ signal, where, counted: false }, ({ account }) => this.opts.upstream.models(account.auth, { signal }));
   }
 
   private store(lists: BackendModel[][]): CacheEntry {

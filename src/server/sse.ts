@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 
 export const SSE_HEADERS = {
@@ -7,10 +7,10 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 } as const;
 
-/** Sends an async iterable of SSE text/bytes as the reply body (fastify pipes it and destroys it when the client leaves). */
-export function sendSse(reply: FastifyReply, body: AsyncIterable<string | Uint8Array>): FastifyReply {
+/** Sends a stream of SSE text/bytes as the reply body (fastify pipes it and destroys it when the client leaves). */
+export function sendSse(reply: FastifyReply, body: Readable): FastifyReply {
   reply.headers(SSE_HEADERS);
-  return reply.send(Readable.from(body, { objectMode: false }));
+  return reply.send(body);
 }
 
 /** An AbortController that fires when the client's connection closes before the response finished. */

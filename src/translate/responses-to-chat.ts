@@ -393,3 +393,23 @@ export function chatErrorChunk(
     error: { message: err.message, type: err.type, code: err.code, param: err.param ?? null },
   };
 }
+
+/**
+ * Chunks → SSE text (`data: {json}\n\n`) from a per-stream template: the part every chunk of a
+ * stream shares (id, object, created, model) is serialised once, when the stream starts; per
+ * chunk only its delta and finish_reason are. The text is what JSON.stringify(chunk) gives.
+ */
+export class ChatChunkSse {
+  private readonly head: string;
+
+  constructor(state: Pick<ChatStreamState, 'id' | 'created' | 'model'>) {
+    this.head = `data: {"id":${JSON.stringify(state.id)},"object":"chat.completion.chunk","created":${JSON.stringify(state.created)},"model":${JSON.stringify(state.model)},"choices":`;
+  }
+
+  text(chunk: ChatCompletionChunk): string {
+    const choice = chunk.choices.length === 1 && chunk.usage === undefined ? chunk.choices[0]! : undefined;
+    if (!choice || choice.index !== 0 || choice.logprobs !== null) return `data: ${JSON.stringify(chunk)}\n\n`;
+    const finish = choice.finish_reason === null ? 'null' : JSON.stringify(choice.finish_reason);
+    return `${this.head}[{"index":0,"delta":${JSON.stringify(choice.delta)},"logprobs":null,"finish_reason":${finish}}]}\n\n`;
+  }
+}

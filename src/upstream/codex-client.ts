@@ -9,7 +9,7 @@ import { classifyFailure } from './classify.js';
 import { isTerminalEvent, TERMINAL_EVENT_TYPES } from './events.js';
 import { parseSse } from './sse.js';
 import { UpstreamFailure } from './types.js';
-import type { BackendModel, ResponsesEvent, UpstreamAuth, UpstreamClient, UpstreamStream, UsageSnapshot } from './types.js';
+import type { BackendModel, ResponsesEvent, UpstreamAuth, UpstreamClient, UpstreamReader, UpstreamSink, UpstreamStream, UsageSnapshot } from './types.js';
 import { parseUsageHeaders } from './usage-headers.js';
 
 /**
@@ -263,15 +263,57 @@ class CodexStream implements UpstreamStream {
     }
   }
 
+  read(sink: UpstreamSink): UpstreamReader {
+    this.claim();
+    const body = this.body;
+    let done = false;
+    const detach = () => {
+      done = true;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => sink.data(chunk);
+    const onEnd = () => {
+      if (done) return;
+      detach();
+      this.link.release();
+      sink.end();
+    };
+    const onError = (err: unknown) => {
+      if (done) return;
+      detach();
+      this.link.release();
+      sink.error(this.bodyFailure(err));
+    };
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    return {
+      pause: () => body.pause(),
+      resume: () => body.resume(),
+      release: () => {
+        if (done) return;
+        detach();
+        this.terminalSeen();
+        drainRest(body);
+      },
+    };
+  }
+
   cancel(): void {
     this.link.controller.abort();
     this.body.destroy();
     this.link.release();
   }
 
-  private async *bytes(): AsyncGenerator<Uint8Array, void, undefined> {
-    if (this.consumed) throw new Error('the upstream body was already consumed (use raw() or events(), once)');
+  private claim(): void {
+    if (this.consumed) throw new Error('the upstream body was already consumed (use read(), raw() or events(), once)');
     this.consumed = true;
+  }
+
+  private async *bytes(): AsyncGenerator<Uint8Array, void, undefined> {
+    this.claim();
     let ended = false;
     try {
       for await (const chunk of this.body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
@@ -313,6 +355,25 @@ class CodexStream implements UpstreamStream {
 
 function ignoreBodyError(): void {
   /* see CodexStream's constructor */
+}
+
+/**
+ * After the terminal event only the end of the chunked body is left: read it (at most
+ * MAX_DRAIN_BYTES more, at most DRAIN_TIMEOUT_MS) so the connection goes back to the pool;
+ * past either bound the connection is dropped. (undici's dump() counts the bytes of the whole
+ * body, so it would drop the connection after every answer longer than its limit.)
+ */
+function drainRest(body: Body): void {
+  if (body.readableEnded || body.destroyed) return;
+  let left = MAX_DRAIN_BYTES;
+  const timer = setTimeout(() => body.destroy(), DRAIN_TIMEOUT_MS);
+  timer.unref();
+  body.on('data', (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0) body.destroy();
+  });
+  body.once('close', () => clearTimeout(timer));
+  body.resume();
 }
 
 function errorCode(err: unknown): string | undefined {

@@ -1,5 +1,5 @@
 import { createParser } from 'eventsource-parser';
-import type { EventSourceMessage } from 'eventsource-parser';
+import type { EventSourceMessage, EventSourceParser } from 'eventsource-parser';
 import { scrubText } from '../util/redact.js';
 import { isTerminalEvent } from './events.js';
 import { UpstreamFailure } from './types.js';
@@ -19,16 +19,15 @@ import type { ResponsesEvent } from './types.js';
  */
 export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<ResponsesEvent, void, undefined> {
   const pending: ResponsesEvent[] = [];
-  let invalid: UpstreamFailure | undefined;
-  const parser = createParser({
-    onEvent(message: EventSourceMessage) {
-      if (invalid) return;
-      const parsed = eventFromMessage(message);
-      if (parsed instanceof UpstreamFailure) invalid = parsed;
-      else if (parsed) pending.push(parsed);
-    },
-  });
-  const decoder = new TextDecoder('utf-8');
+  let invalid: unknown;
+  const frames = new SseEvents((event) => pending.push(event));
+  const feed = (f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      invalid ??= err;
+    }
+  };
 
   function* drain(): Generator<ResponsesEvent, boolean> {
     while (pending.length > 0) {
@@ -42,16 +41,53 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>): AsyncGenerator
 
   try {
     for await (const bytes of body) {
-      parser.feed(decoder.decode(bytes, { stream: true }));
+      if (!invalid) feed(() => frames.feed(bytes));
       if (yield* drain()) return;
     }
   } catch (err) {
     throw streamError(err);
   }
   // The body ended: flush a last event that lacked its blank line.
-  parser.feed(`${decoder.decode()}\n\n`);
+  if (!invalid) feed(() => frames.end());
   if (yield* drain()) return;
   throw new UpstreamFailure('stream_closed', 'stream closed before response.completed', { code: 'stream_closed' });
+}
+
+/**
+ * Push-based framing of a /responses SSE body: bytes in (any chunking), one callback per event,
+ * each event's JSON parsed once (eventFromMessage). `wants(name)` may decline an event by its
+ * `event:` name before its JSON is parsed (a pass-through that only needs a few events). An
+ * invalid event throws its UpstreamFailure out of feed()/end(), or goes to `onInvalid` when given.
+ */
+export class SseEvents {
+  private readonly decoder = new TextDecoder('utf-8');
+  private readonly parser: EventSourceParser;
+
+  constructor(
+    onEvent: (event: ResponsesEvent) => void,
+    opts: { wants?: (eventName: string | undefined) => boolean; onInvalid?: (failure: UpstreamFailure) => void } = {},
+  ) {
+    const { wants, onInvalid } = opts;
+    this.parser = createParser({
+      onEvent(message: EventSourceMessage) {
+        if (wants && !wants(message.event)) return;
+        const parsed = eventFromMessage(message);
+        if (parsed instanceof UpstreamFailure) {
+          if (!onInvalid) throw parsed;
+          onInvalid(parsed);
+        } else if (parsed) onEvent(parsed);
+      },
+    });
+  }
+
+  feed(bytes: Uint8Array): void {
+    this.parser.feed(this.decoder.decode(bytes, { stream: true }));
+  }
+
+  /** The body ended: dispatches a last event that lacked its blank line. */
+  end(): void {
+    this.parser.feed(`${this.decoder.decode()}\n\n`);
+  }
 }
 
 /**

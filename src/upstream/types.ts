@@ -38,8 +38,33 @@ export interface UpstreamStream {
   raw(): AsyncIterable<Uint8Array>;
   /** Parsed events; ends after response.completed/failed/incomplete or throws UpstreamFailure('stream_closed'). */
   events(): AsyncIterable<ResponsesEvent>;
+  /**
+   * Push-based reading, for the request path: every body chunk goes to `sink.data` as it
+   * arrives (no async iteration per chunk). Consume only one of read(), raw() and events().
+   */
+  read(sink: UpstreamSink): UpstreamReader;
   /** Aborts the underlying request. */
   cancel(): void;
+}
+
+/** Where read() delivers the body. Exactly one of end() and error() is called, unless released or cancelled first. */
+export interface UpstreamSink {
+  data(chunk: Buffer): void;
+  /** The body ended (the reader decides whether a terminal event was in it). */
+  end(): void;
+  /** The body broke: an UpstreamFailure('stream_closed', …), or the abort error when the caller aborted. */
+  error(err: unknown): void;
+}
+
+export interface UpstreamReader {
+  /** Stops delivering until resume() (backpressure from the client). */
+  pause(): void;
+  resume(): void;
+  /**
+   * The terminal event was seen: nothing more is delivered, the caller's abort signal is no
+   * longer followed, and the rest of the body is drained (bounded) so the connection is reused.
+   */
+  release(): void;
 }
 
 /**

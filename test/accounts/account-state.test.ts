@@ -29,9 +29,56 @@ describe('AccountEntry.tokenWinner', () => {
 
   it('is ours at the same time when ours are unsaved (the stored refresh token is spent), stored when newer', () => {
     const e = entry(mine);
-    e.unsaved = { accessToken: mine.accessToken, refreshToken: mine.refreshToken };
+    e.useTokens(mine, undefined); // a failed save left them unsaved
     expect(e.tokenWinner({ ...mine, refreshToken: 'rt-a-0', lastRefresh: NOW })).toBe('ours');
     expect(e.tokenWinner({ ...mine, refreshToken: 'rt-a-9', lastRefresh: NOW + 1 })).toBe('stored');
+  });
+});
+
+describe('AccountEntry.mergeStored: the one rule for what the store holds', () => {
+  const mine = makeCredential({ accountId: 'a', now: NOW, refreshToken: 'rt-a-1' });
+  const older = { ...mine, accessToken: 'at-old', refreshToken: 'rt-a-0', lastRefresh: NOW - 1000 };
+  const newer = { ...mine, accessToken: 'at-new', refreshToken: 'rt-a-2', lastRefresh: NOW + 1000 };
+
+  it('ours are newer: our tokens stay, the flags and the location follow the store', () => {
+    const e = entry(mine);
+    expect(e.mergeStored({ credential: { ...older, disabled: true, email: 'renamed@example.com', planType: 'pro' }, location: 'y' })).toBe('ours');
+    expect(e.credential).toMatchObject({ accessToken: mine.accessToken, refreshToken: 'rt-a-1', disabled: true, email: 'renamed@example.com', planType: 'pro' });
+    expect(e.location).toBe('y');
+  });
+
+  it('stored are newer: they replace ours and end a cooldown that was about the old tokens', () => {
+    const e = entry(mine);
+    e.coolDown(NOW + 60_000, 'refresh_failed');
+    e.refreshFailed();
+    expect(e.mergeStored({ credential: newer, location: 'x' })).toBe('stored');
+    expect(e.credential).toEqual(newer);
+    expect(e.isCooling(NOW)).toBe(false);
+    expect(e.refreshFailed()).toBe(0); // the backoff started over
+  });
+
+  it('a usage cooldown is not ended by new tokens', () => {
+    const e = entry(mine);
+    e.coolDown(NOW + 60_000, 'usage_limit');
+    e.mergeStored({ credential: newer, location: 'x' });
+    expect(e.isCooling(NOW)).toBe(true);
+  });
+
+  it('same tokens: a needs-login mark in the store is adopted, and ours is kept when the store has none', () => {
+    const marked = { reason: 'refresh_token_reused', at: NOW };
+    const e = entry(mine);
+    expect(e.mergeStored({ credential: { ...mine, needsLogin: marked }, location: 'x' })).toBe('same');
+    expect(e.credential.needsLogin).toEqual(marked);
+    expect(e.isUsable()).toBe(false);
+    e.mergeStored({ credential: mine, location: 'x' });
+    expect(e.credential.needsLogin).toEqual(marked); // the store cannot revive tokens we know are dead
+  });
+
+  it('new tokens in the store (a new login) clear a needs-login mark', () => {
+    const e = entry(mine);
+    e.markNeedsLogin('refresh_token_reused', NOW);
+    e.mergeStored({ credential: newer, location: 'x' });
+    expect(e.isUsable()).toBe(true);
   });
 });
 

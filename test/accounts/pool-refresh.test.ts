@@ -167,8 +167,8 @@ describe('state, logs and snapshot', () => {
 
   it('snapshot carries counters, usage and location but no tokens', async () => {
     fx = await poolWith(['a']);
-    await fx.pool.withAccount({}, async () => 1);
-    fx.pool.recordResult('a', { ok: true, inputTokens: 12, outputTokens: 5, usage: { primary: { usedPercent: 42 } } });
+    const attempt = await fx.pool.open({}, async () => 1);
+    attempt.finish({ inputTokens: 12, outputTokens: 5, usage: { primary: { usedPercent: 42 } } });
     const [s] = fx.pool.snapshot();
     expect(s).toMatchObject({
       accountId: 'a',
@@ -189,10 +189,12 @@ describe('state, logs and snapshot', () => {
     for (const secret of [c.accessToken, c.refreshToken, c.idToken]) expect(json).not.toContain(secret);
   });
 
-  it('a late failure reported through recordResult counts and cools the account down', async () => {
+  it('a failure after commit (attempt.fail) counts once and cools the account down', async () => {
     fx = await poolWith(['a', 'b']);
-    fx.pool.recordResult('a', { ok: false, failure: new UpstreamFailure('usage_limit', 'limit', { resetAt: fx.clock.now() + 60_000 }) });
-    expect(fx.pool.snapshot()[0]).toMatchObject({ failures: 1, state: 'cooling', cooldownReason: 'usage_limit' });
+    const attempt = await fx.pool.open({}, async () => 1);
+    attempt.commit();
+    attempt.fail(new UpstreamFailure('usage_limit', 'limit', { resetAt: fx.clock.now() + 60_000 }));
+    expect(fx.pool.snapshot()[0]).toMatchObject({ requests: 1, successes: 0, failures: 1, state: 'cooling', cooldownReason: 'usage_limit' });
     expect(await servedBy(fx.pool)).toBe('b');
   });
 });

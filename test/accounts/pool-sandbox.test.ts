@@ -61,8 +61,8 @@ function body(text: string): Record<string, unknown> {
 }
 
 /** One request through the pool: the whole stream is read; returns the reply text and the account used. */
-function request(pool: AccountPool, text = 'Return OK.', affinityKey?: string): Promise<{ text: string; accountId: string }> {
-  return pool.withAccount({ affinityKey }, async ({ account }) => {
+async function request(pool: AccountPool, text = 'Return OK.', affinityKey?: string): Promise<{ text: string; accountId: string }> {
+  const attempt = await pool.open({ affinityKey }, async ({ account }) => {
     const s = await codex.responses(account.auth, body(text));
     let out = '';
     let usage: { input_tokens?: number; output_tokens?: number } | undefined;
@@ -70,9 +70,11 @@ function request(pool: AccountPool, text = 'Return OK.', affinityKey?: string): 
       if (e.type === 'response.output_text.delta') out += String(e.delta);
       if (e.type === 'response.completed') usage = (e.response as { usage?: typeof usage }).usage;
     }
-    pool.recordResult(account.accountId, { ok: true, usage: s.usage, inputTokens: usage?.input_tokens, outputTokens: usage?.output_tokens });
-    return { text: out, accountId: account.accountId };
+    return { text: out, accountId: account.accountId, usage: s.usage, tokens: usage };
   });
+  const { text: reply, accountId, usage, tokens } = attempt.upstream;
+  attempt.finish({ usage, inputTokens: tokens?.input_tokens, outputTokens: tokens?.output_tokens });
+  return { text: reply, accountId };
 }
 
 async function sequential(pool: AccountPool, n: number): Promise<Array<{ text: string; accountId: string }>> {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { UpstreamFailure } from '../../src/upstream/types.js';
+import { UpstreamFailure, type UsageSnapshot } from '../../src/upstream/types.js';
 import { poolWith, servedBy, tally, type PoolFixture } from './pool-setup.js';
 
 let fx: PoolFixture | undefined;
@@ -56,20 +56,26 @@ describe('fill-first', () => {
   });
 });
 
+/** One request on account `id` that finished with these usage headers. */
+async function reportUsage(id: string, usage: UsageSnapshot): Promise<void> {
+  const attempt = await fx!.pool.open({ where: (a) => a.accountId === id }, async () => undefined);
+  attempt.finish({ usage });
+}
+
 describe('least-used', () => {
   it('prefers the account with the most headroom from the used-percent headers', async () => {
     fx = await poolWith(['a', 'b', 'c'], { config: { routing: { strategy: 'least-used' } } });
     const resetAt = fx.clock.now() + 3600_000;
-    fx.pool.recordResult('a', { ok: true, usage: { primary: { usedPercent: 80, resetAt }, secondary: { usedPercent: 10 } } });
-    fx.pool.recordResult('b', { ok: true, usage: { primary: { usedPercent: 20, resetAt }, secondary: { usedPercent: 30 } } });
-    fx.pool.recordResult('c', { ok: true, usage: { primary: { usedPercent: 50, resetAt } } });
+    await reportUsage('a', { primary: { usedPercent: 80, resetAt }, secondary: { usedPercent: 10 } });
+    await reportUsage('b', { primary: { usedPercent: 20, resetAt }, secondary: { usedPercent: 30 } });
+    await reportUsage('c', { primary: { usedPercent: 50, resetAt } });
     expect(await serve(2)).toEqual(['b', 'b']);
     // b's weekly window fills up: c has the most headroom now
-    fx.pool.recordResult('b', { ok: true, usage: { secondary: { usedPercent: 95 } } });
+    await reportUsage('b', { secondary: { usedPercent: 95 } });
     expect(await servedBy(fx.pool)).toBe('c');
     // a's primary window resets: it counts as empty again
     await fx.clock.advance(3600_000);
-    fx.pool.recordResult('c', { ok: true, usage: { primary: { usedPercent: 50 } } });
+    await reportUsage('c', { primary: { usedPercent: 50 } });
     expect(await servedBy(fx.pool)).toBe('a');
   });
 

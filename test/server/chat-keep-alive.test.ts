@@ -4,18 +4,20 @@
  * keep-alive is an SSE comment (`: keep-alive`) that the openai SDK ignores.
  */
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handleChatCompletion, type ChatStreamItem } from '../../src/server/handlers/chat-completion.js';
+import { createParser } from 'eventsource-parser';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { handleChatCompletion } from '../../src/server/handlers/chat-completion.js';
 import type { HandlerDeps } from '../../src/server/handlers/deps.js';
 import type { ModelCatalog } from '../../src/server/model-catalog.js';
-import type { ResponsesEvent, UpstreamClient, UpstreamStream } from '../../src/upstream/types.js';
+import type { ResponsesEvent, UpstreamClient, UpstreamReader, UpstreamSink, UpstreamStream } from '../../src/upstream/types.js';
+import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { startStack, type Stack } from './stack.js';
 
 /** An upstream stream whose events the test releases one by one. */
 function gatedStream(): { stream: UpstreamStream; push(ev: ResponsesEvent): void } {
-  const queue: ResponsesEvent[] = [];
-  let wake: (() => void) | undefined;
+  let sink: UpstreamSink | undefined;
+  const queued: Buffer[] = [];
   const stream = {
     status: 200,
     headers: {},
@@ -23,31 +25,39 @@ function gatedStream(): { stream: UpstreamStream; push(ev: ResponsesEvent): void
     raw: () => {
       throw new Error('not used');
     },
-    events: () =>
-      (async function* () {
-        for (;;) {
-          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-          const ev = queue.shift()!;
-          yield ev;
-          if (ev.type === 'response.completed') return;
-        }
-      })(),
+    events: () => {
+      throw new Error('not used');
+    },
+    read(to: UpstreamSink): UpstreamReader {
+      sink = to;
+      setImmediate(() => {
+        for (const b of queued.splice(0)) to.data(b);
+      });
+      return { pause: () => undefined, resume: () => undefined, release: () => undefined };
+    },
     cancel: () => undefined,
   } as unknown as UpstreamStream;
   return {
     stream,
     push(ev) {
-      queue.push(ev);
-      wake?.();
+      const bytes = Buffer.from(`event: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
+      if (sink) sink.data(bytes);
+      else queued.push(bytes);
     },
   };
 }
 
-function deps(stream: UpstreamStream, clock: ManualClock): HandlerDeps {
-  const account = { accountId: 'acc-1', email: 'a@example.com', planType: 'plus', auth: { accessToken: 'at', accountId: 'acc-1' } };
+const fixtures: PoolFixture[] = [];
+afterEach(async () => {
+  for (const fx of fixtures.splice(0)) await fx.pool.stop();
+});
+
+async function deps(stream: UpstreamStream, clock: ManualClock): Promise<HandlerDeps> {
+  const fx = await poolWith(['acc-1']);
+  fixtures.push(fx);
   const quiet = () => undefined;
   return {
-    pool: { withAccount: async (_req, attempt) => attempt({ account } as Parameters<typeof attempt>[0]), recordResult: quiet },
+    pool: fx.pool,
     upstream: { responses: async () => stream } as unknown as UpstreamClient,
     catalog: { resolve: async (m: string) => ({ model: m }), explainRefusal: (e: unknown) => e } as unknown as ModelCatalog,
     clock,
@@ -63,11 +73,16 @@ describe('chat stream keep-alive (handler, manual clock)', () => {
     const up = gatedStream();
     up.push({ type: 'response.created', response: { id: 'r1' } });
     up.push({ type: 'response.output_item.added', output_index: 0, item: { id: 'rs_1', type: 'reasoning', summary: [] } });
-    const outcome = await handleChatCompletion(deps(up.stream, clock), { model: 'gpt-5', stream: true, messages: [{ role: 'user', content: 'think hard' }] }, { signal: new AbortController().signal });
+    const outcome = await handleChatCompletion(await deps(up.stream, clock), { model: 'gpt-5', stream: true, messages: [{ role: 'user', content: 'think hard' }] }, { signal: new AbortController().signal });
     if (outcome.kind !== 'stream') throw new Error('expected a stream');
-    const seen: ChatStreamItem[] = [];
+    // what a client reads from the SSE text: chunks (data) and keep-alives (comments)
+    const seen: Array<{ kind: 'chunk'; chunk: unknown } | { kind: 'keepalive' } | { kind: 'done' }> = [];
+    const parser = createParser({
+      onEvent: (m) => seen.push(m.data === '[DONE]' ? { kind: 'done' } : { kind: 'chunk', chunk: JSON.parse(m.data) as unknown }),
+      onComment: () => seen.push({ kind: 'keepalive' }),
+    });
     const reading = (async () => {
-      for await (const item of outcome.items) seen.push(item);
+      for await (const bytes of outcome.body) parser.feed(String(bytes));
     })();
     await tick();
     expect(seen).toHaveLength(1);
@@ -85,7 +100,7 @@ describe('chat stream keep-alive (handler, manual clock)', () => {
     await clock.advance(10_000);
     up.push({ type: 'response.completed', response: { id: 'r1', usage: { input_tokens: 1, output_tokens: 1 } } });
     await reading;
-    expect(seen.map((s) => s.kind)).toEqual(['chunk', 'keepalive', 'keepalive', 'keepalive', 'chunk', 'chunk']);
+    expect(seen.map((s) => s.kind)).toEqual(['chunk', 'keepalive', 'keepalive', 'keepalive', 'chunk', 'chunk', 'done']);
     expect(clock.pendingTimers()).toBe(0);
   });
 });

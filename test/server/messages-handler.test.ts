@@ -1,15 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { createParser } from 'eventsource-parser';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { HandlerDeps } from '../../src/server/handlers/deps.js';
-import { handleMessages, PING_INTERVAL_MS, type MessagesStreamItem } from '../../src/server/handlers/messages.js';
+import { handleMessages, PING_INTERVAL_MS } from '../../src/server/handlers/messages.js';
 import type { ModelCatalog } from '../../src/server/model-catalog.js';
-import { UpstreamFailure, type ResponsesEvent, type UpstreamClient, type UpstreamStream } from '../../src/upstream/types.js';
+import { UpstreamFailure, type ResponsesEvent, type UpstreamClient, type UpstreamReader, type UpstreamSink, type UpstreamStream } from '../../src/upstream/types.js';
+import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';
 import { ManualClock } from '../../src/util/clock.js';
 
 /** An upstream stream the test feeds event by event (push), or breaks (fail). */
 function controlledStream() {
-  const queue: ResponsesEvent[] = [];
-  let wake: (() => void) | undefined;
-  let broken: Error | undefined;
+  let sink: UpstreamSink | undefined;
+  const queued: Buffer[] = [];
   const s = {
     status: 200,
     headers: {},
@@ -19,45 +20,53 @@ function controlledStream() {
       throw new Error('not used');
     },
     events(): AsyncIterable<ResponsesEvent> {
-      return (async function* () {
-        for (;;) {
-          while (queue.length > 0) yield queue.shift()!;
-          if (broken) throw broken;
-          await new Promise<void>((r) => (wake = r));
-        }
-      })();
+      throw new Error('not used');
+    },
+    read(to: UpstreamSink): UpstreamReader {
+      sink = to;
+      setImmediate(() => {
+        for (const b of queued.splice(0)) to.data(b);
+      });
+      return { pause: () => undefined, resume: () => undefined, release: () => undefined };
     },
     cancel() {
       s.cancelled = true;
     },
     push(...events: ResponsesEvent[]) {
-      queue.push(...events);
-      wake?.();
+      const bytes = Buffer.from(events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''));
+      if (sink) sink.data(bytes);
+      else queued.push(bytes);
     },
     fail(err: Error) {
-      broken = err;
-      wake?.();
+      sink!.error(err);
     },
   };
   return s;
 }
 
-function depsFor(stream: ReturnType<typeof controlledStream>, clock: ManualClock) {
-  const results: { ok: boolean; failure?: unknown }[] = [];
-  const account = { accountId: 'acc-1', email: 'a@example.com', planType: 'plus', auth: { accessToken: 'at', accountId: 'acc-1' } };
+const fixtures: PoolFixture[] = [];
+afterEach(async () => {
+  for (const fx of fixtures.splice(0)) await fx.pool.stop();
+});
+
+async function depsFor(stream: ReturnType<typeof controlledStream>, clock: ManualClock) {
+  const fx = await poolWith(['acc-1']);
+  fixtures.push(fx);
   const noop = () => undefined;
   const deps: HandlerDeps = {
-    pool: {
-      withAccount: async (_req, attempt) => attempt({ account } as Parameters<typeof attempt>[0]),
-      recordResult: (_id, r) => results.push({ ok: r.ok, failure: r.failure }),
-    },
+    pool: fx.pool,
     upstream: { responses: async () => stream as unknown as UpstreamStream } as unknown as UpstreamClient,
     catalog: { resolve: async (m: string) => m } as unknown as ModelCatalog,
     clock,
     log: { debug: noop, info: noop, warn: noop, error: noop },
     claudeModels: { sonnet: { model: 'gpt-5.1-codex' } },
   };
-  return { deps, results };
+  /** The account's counters: what the attempt recorded. */
+  const counts = () => {
+    const { requests, successes, failures } = fx.pool.snapshot()[0]!;
+    return { requests, successes, failures };
+  };
+  return { deps, counts };
 }
 
 const created: ResponsesEvent = { type: 'response.created', response: { id: 'resp_1' } };
@@ -65,10 +74,25 @@ const added: ResponsesEvent = { type: 'response.output_item.added', output_index
 const delta = (text: string): ResponsesEvent => ({ type: 'response.output_text.delta', item_id: 'm1', output_index: 0, content_index: 0, delta: text });
 const completed: ResponsesEvent = { type: 'response.completed', response: { id: 'resp_1', usage: { input_tokens: 3, output_tokens: 1 } } };
 
-async function streamOf(deps: HandlerDeps, body: Record<string, unknown>) {
+type Event = { type: string } & Record<string, unknown>;
+
+/** The Anthropic events of the stream's SSE text, one next() per event, as a client reads them. */
+async function streamOf(deps: HandlerDeps, body: Record<string, unknown>): Promise<AsyncIterator<Event>> {
   const outcome = await handleMessages(deps, { model: 'claude-sonnet-4-5', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'hi' }], ...body }, { signal: new AbortController().signal });
   if (outcome.kind !== 'stream') throw new Error('expected a stream');
-  return outcome.items[Symbol.asyncIterator]();
+  const events: Event[] = [];
+  const parser = createParser({ onEvent: (m) => events.push(JSON.parse(m.data) as Event) });
+  const bytes = outcome.body[Symbol.asyncIterator]();
+  return {
+    async next(): Promise<IteratorResult<Event>> {
+      while (events.length === 0) {
+        const r = await bytes.next();
+        if (r.done) return { done: true, value: undefined };
+        parser.feed(String(r.value));
+      }
+      return { done: false, value: events.shift()! };
+    },
+  };
 }
 
 /** Lets the handler get to its wait (it arms the ping timer then). */
@@ -77,7 +101,7 @@ async function untilTimerArmed(clock: ManualClock): Promise<void> {
   expect(clock.pendingTimers()).toBe(1);
 }
 
-const typeOf = (r: IteratorResult<MessagesStreamItem>) => (r.done ? 'done' : r.value.event.type);
+const typeOf = (r: IteratorResult<Event>) => (r.done ? 'done' : r.value.type);
 
 /** Whether the promise settles within a few turns of the event loop. */
 async function settled(p: Promise<unknown>): Promise<boolean> {
@@ -92,7 +116,7 @@ describe('handleMessages (stream)', () => {
     const clock = new ManualClock(0);
     const stream = controlledStream();
     stream.push(created, added, delta('Hi'));
-    const { deps, results } = depsFor(stream, clock);
+    const { deps, counts } = await depsFor(stream, clock);
     const items = await streamOf(deps, {});
     const first: string[] = [];
     for (let i = 0; i < 3; i++) first.push(typeOf(await items.next()));
@@ -112,9 +136,9 @@ describe('handleMessages (stream)', () => {
     const rest = items.next();
     stream.push(delta(' there'), completed);
     const tail = [typeOf(await rest)];
-    for (let r = await items.next(); !r.done; r = await items.next()) tail.push(r.value.event.type);
+    for (let r = await items.next(); !r.done; r = await items.next()) tail.push(r.value.type);
     expect(tail).toEqual(['content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
-    expect(results).toEqual([{ ok: true, failure: undefined }]);
+    expect(counts()).toEqual({ requests: 1, successes: 1, failures: 0 });
     expect(clock.pendingTimers()).toBe(0);
   });
 
@@ -122,29 +146,29 @@ describe('handleMessages (stream)', () => {
     const clock = new ManualClock(0);
     const stream = controlledStream();
     stream.push(created, added, delta('one END two'));
-    const { deps, results } = depsFor(stream, clock);
+    const { deps, counts } = await depsFor(stream, clock);
     const items = await streamOf(deps, { stop_sequences: ['END'] });
-    const out: MessagesStreamItem[] = [];
+    const out: Event[] = [];
     for (let r = await items.next(); !r.done; r = await items.next()) out.push(r.value);
-    expect(out.map((i) => i.event.type)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
-    expect(out[4]!.event).toMatchObject({ delta: { stop_reason: 'stop_sequence', stop_sequence: 'END' } });
+    expect(out.map((e) => e.type)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(out[4]).toMatchObject({ delta: { stop_reason: 'stop_sequence', stop_sequence: 'END' } });
     expect(stream.cancelled).toBe(true);
-    expect(results).toEqual([{ ok: true, failure: undefined }]);
+    expect(counts()).toEqual({ requests: 1, successes: 1, failures: 0 });
   });
 
   it('an upstream failure mid-stream ends with an Anthropic error event and is recorded against the account', async () => {
     const clock = new ManualClock(0);
     const stream = controlledStream();
     stream.push(created, added, delta('Hi'));
-    const { deps, results } = depsFor(stream, clock);
+    const { deps, counts } = await depsFor(stream, clock);
     const items = await streamOf(deps, {});
     for (let i = 0; i < 3; i++) await items.next();
     const next = items.next();
     stream.fail(new UpstreamFailure('server', 'boom', { status: 500 }));
     const r = await next;
-    expect(r.done ? undefined : r.value).toMatchObject({ kind: 'error', event: { type: 'error', error: { type: 'api_error' } } });
+    expect(r.done ? undefined : r.value).toMatchObject({ type: 'error', error: { type: 'api_error' } });
     expect((await items.next()).done).toBe(true);
     expect(stream.cancelled).toBe(true);
-    expect(results[0]!.ok).toBe(false);
+    expect(counts()).toEqual({ requests: 1, successes: 0, failures: 1 });
   });
 });

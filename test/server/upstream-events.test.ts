@@ -1,9 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import type { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
 import { InternalError } from '../../src/errors.js';
 import type { HandlerDeps } from '../../src/server/handlers/deps.js';
 import { asUpstreamFailure, collectResponse, midStreamFailure } from '../../src/server/handlers/upstream-events.js';
 import type { ModelCatalog } from '../../src/server/model-catalog.js';
-import { UpstreamFailure, type ResponsesEvent, type UpstreamClient, type UpstreamStream } from '../../src/upstream/types.js';
+import { openPumped, type StreamTranslator } from '../../src/server/handlers/upstream-pump.js';
+import { UpstreamFailure, type ResponsesEvent, type UpstreamClient, type UpstreamReader, type UpstreamSink, type UpstreamStream } from '../../src/upstream/types.js';
+import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';
 import { ManualClock } from '../../src/util/clock.js';
 
 const JWT = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4eHh4eCJ9.c2lnbmF0dXJl';
@@ -14,84 +17,205 @@ interface LogEntry {
   msg?: string;
 }
 
-/** An upstream stream over fixed events that records whether its iteration was ended (return()) or cancelled. */
-function fakeStream(events: ResponsesEvent[]): UpstreamStream & { returned: boolean; cancelled: boolean } {
+/** SSE bytes of events, the way the backend frames them. */
+function sse(events: ResponsesEvent[]): Buffer {
+  return Buffer.from(events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''));
+}
+
+type FakeStream = UpstreamStream & { released: boolean; cancelled: boolean; pauses: number; resumes: number; sink?: UpstreamSink };
+
+/**
+ * An upstream stream whose body is `chunks` (delivered one per macrotask once read() is called),
+ * recording release / cancel / pause / resume. A real body has bytes left after the terminal
+ * event: this one never ends by itself, so only release() or cancel() gets past it.
+ */
+function fakeStream(chunks: Buffer[], opts: { together?: boolean } = {}): FakeStream {
   const s = {
     status: 200,
     headers: {},
     usage: {},
-    returned: false,
+    released: false,
     cancelled: false,
+    pauses: 0,
+    resumes: 0,
+    sink: undefined as UpstreamSink | undefined,
     raw(): AsyncIterable<Uint8Array> {
       throw new Error('not used');
     },
     events(): AsyncIterable<ResponsesEvent> {
-      return (async function* () {
-        try {
-          for (const ev of events) yield ev;
-          // a real body has bytes left after the terminal event; only return() gets past here
-          await new Promise(() => undefined);
-        } finally {
-          s.returned = true;
-        }
-      })();
+      throw new Error('not used');
+    },
+    read(sink: UpstreamSink): UpstreamReader {
+      s.sink = sink;
+      let i = 0;
+      let paused = false;
+      let scheduled = false;
+      const next = () => {
+        scheduled = false;
+        if (paused || s.released || s.cancelled || i >= chunks.length) return;
+        // `together`: every chunk in one turn, the way undici hands over the chunks of one socket read
+        do sink.data(chunks[i++]!);
+        while (opts.together && !paused && i < chunks.length);
+        schedule();
+      };
+      const schedule = () => {
+        if (!scheduled) setImmediate(next);
+        scheduled = true;
+      };
+      schedule();
+      return {
+        pause: () => {
+          s.pauses++;
+          paused = true;
+        },
+        resume: () => {
+          s.resumes++;
+          paused = false;
+          schedule();
+        },
+        release: () => void (s.released = true),
+      };
     },
     cancel() {
       s.cancelled = true;
     },
   };
-  return s as unknown as UpstreamStream & { returned: boolean; cancelled: boolean };
+  return s as unknown as FakeStream;
 }
 
-function fakeDeps(stream: UpstreamStream): { deps: HandlerDeps; logs: LogEntry[]; results: { accountId: string; ok: boolean }[] } {
+async function fakeDeps(stream: UpstreamStream): Promise<{ deps: HandlerDeps; logs: LogEntry[]; fx: PoolFixture }> {
   const logs: LogEntry[] = [];
-  const results: { accountId: string; ok: boolean }[] = [];
   const at = (level: LogEntry['level']) => (obj: object | string, msg?: string) => logs.push({ level, obj, msg });
-  const account = { accountId: 'acc-1', email: 'a@example.com', planType: 'plus', auth: { accessToken: 'at', accountId: 'acc-1' } };
+  const fx = await poolWith(['acc-1']);
+  fixtures.push(fx);
   const deps: HandlerDeps = {
-    pool: {
-      withAccount: async (_req, attempt) => attempt({ account } as Parameters<typeof attempt>[0]),
-      recordResult: (accountId, r) => results.push({ accountId, ok: r.ok }),
-    },
+    pool: fx.pool,
     upstream: { responses: async () => stream } as unknown as UpstreamClient,
     catalog: {} as ModelCatalog,
     clock: new ManualClock(0),
     log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
   };
-  return { deps, logs, results };
+  return { deps, logs, fx };
 }
+
+const fixtures: PoolFixture[] = [];
+afterEach(async () => {
+  for (const fx of fixtures.splice(0)) await fx.pool.stop();
+});
 
 const created: ResponsesEvent = { type: 'response.created', response: { id: 'resp_1' } };
 const delta: ResponsesEvent = { type: 'response.output_text.delta', delta: 'OK' };
 const completed: ResponsesEvent = { type: 'response.completed', response: { id: 'resp_1', usage: { input_tokens: 3, output_tokens: 1 } } };
 
 describe('collectResponse', () => {
-  it('reads to the terminal event, records the outcome and lets the upstream stream go (return())', async () => {
-    const stream = fakeStream([created, delta, completed]);
-    const { deps, results } = fakeDeps(stream);
+  it('reads to the terminal event, records the outcome once and lets the upstream stream go (release())', async () => {
+    const stream = fakeStream([sse([created]), sse([delta, completed])]);
+    const { deps, fx } = await fakeDeps(stream);
     const events = await collectResponse(deps, { model: 'gpt-5' }, { signal: new AbortController().signal, affinityKey: undefined });
     expect(events.map((e) => e.type)).toEqual(['response.created', 'response.output_text.delta', 'response.completed']);
-    expect(results).toEqual([{ accountId: 'acc-1', ok: true }]);
-    await new Promise((r) => setImmediate(r));
-    expect(stream.returned).toBe(true);
+    expect(fx.pool.snapshot()[0]).toMatchObject({ requests: 1, successes: 1, failures: 0, inputTokens: 3, outputTokens: 1 });
+    expect(stream.released).toBe(true);
     expect(stream.cancelled).toBe(false);
   });
 
   it('accepts a terminal event that is the first event past the prelude (no content at all)', async () => {
-    const stream = fakeStream([created, completed]);
-    const { deps } = fakeDeps(stream);
+    const { deps } = await fakeDeps(fakeStream([sse([created, completed])]));
     const events = await collectResponse(deps, { model: 'gpt-5' }, { signal: new AbortController().signal, affinityKey: undefined });
     expect(events.map((e) => e.type)).toEqual(['response.created', 'response.completed']);
   });
 
+  it('an event split across chunks at any byte is read once and whole', async () => {
+    const bytes = sse([created, delta, completed]);
+    const chunks = Array.from({ length: bytes.length }, (_, i) => bytes.subarray(i, i + 1));
+    const { deps } = await fakeDeps(fakeStream(chunks));
+    const events = await collectResponse(deps, { model: 'gpt-5' }, { signal: new AbortController().signal, affinityKey: undefined });
+    expect(events).toEqual([created, delta, completed]);
+  });
+
   it('a response.failed after content is thrown as UpstreamFailure and the stream is cancelled', async () => {
     const failed: ResponsesEvent = { type: 'response.failed', response: { error: { code: 'server_error', message: 'boom' } } };
-    const stream = fakeStream([created, delta, failed]);
-    const { deps } = fakeDeps(stream);
+    const stream = fakeStream([sse([created, delta, failed])]);
+    const { deps } = await fakeDeps(stream);
     const err = await collectResponse(deps, { model: 'gpt-5' }, { signal: new AbortController().signal, affinityKey: undefined }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamFailure);
     expect(err).toMatchObject({ kind: 'response_failed', code: 'server_error', message: 'boom' });
     expect(stream.cancelled).toBe(true);
+  });
+});
+
+describe('UpstreamPump after commit', () => {
+  /** A pass-through translator: bytes out as they came in, started at once, ended by a chunk "END". */
+  function passThrough(): StreamTranslator {
+    const t = {
+      started: true,
+      ended: false,
+      failedInBand: undefined,
+      feed(chunk: Buffer) {
+        if (chunk.toString() === 'END') t.ended = true;
+        return chunk;
+      },
+      endOfBody: () => '',
+      closing: () => '',
+      failureEnding: () => 'FAILED',
+      result: () => ({}),
+    };
+    return t;
+  }
+
+  async function committed(chunks: Buffer[], opts: { together?: boolean } = {}): Promise<{ stream: FakeStream; out: Readable; fx: PoolFixture }> {
+    const stream = fakeStream(chunks, opts);
+    const { deps, fx } = await fakeDeps(stream);
+    const signal = new AbortController().signal;
+    const attempt = await openPumped(deps, {}, {}, { signal }, passThrough, 'started');
+    return { stream, out: attempt.upstream.commit(attempt), fx };
+  }
+
+  it('pauses the upstream while the client does not read, and resumes when it does (backpressure)', async () => {
+    const big = Buffer.alloc(64 * 1024, 'x');
+    const { stream, out } = await committed([big, big, Buffer.from('END')]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stream.pauses).toBeGreaterThan(0);
+    expect(stream.released).toBe(false); // stuck until the client reads
+    const resumesBefore = stream.resumes;
+    const got: Buffer[] = [];
+    for await (const c of out) got.push(c as Buffer);
+    expect(stream.resumes).toBeGreaterThan(resumesBefore);
+    expect(Buffer.concat(got).length).toBe(2 * big.length + 3);
+  });
+
+  it('chunks that arrive in one turn go to the client as one piece (one socket write)', async () => {
+    const { out } = await committed([Buffer.from('a'), Buffer.from('b'), Buffer.from('c'), Buffer.from('END')], { together: true });
+    const pushed: string[] = [];
+    const push = out.push.bind(out);
+    out.push = (chunk: unknown) => {
+      if (chunk !== null) pushed.push(String(chunk));
+      return push(chunk);
+    };
+    let text = '';
+    for await (const c of out) text += String(c);
+    expect(text).toBe('abcEND');
+    expect(pushed).toEqual(['abcEND']);
+  });
+
+  it('a client that goes away cancels the upstream and counts neither a success nor a failure', async () => {
+    const { stream, out, fx } = await committed([Buffer.from('a'), Buffer.from('b')]);
+    out.destroy();
+    await new Promise((r) => setImmediate(r));
+    expect(stream.cancelled).toBe(true);
+    expect(fx.pool.snapshot()[0]).toMatchObject({ requests: 1, successes: 0, failures: 0 });
+  });
+
+  it('a body that breaks after commit sends the failure ending, ends, and counts one failure (and no success)', async () => {
+    const { stream, out, fx } = await committed([Buffer.from('a')]);
+    const got: string[] = [];
+    const reading = (async () => {
+      for await (const c of out) got.push(String(c));
+    })();
+    await new Promise((r) => setTimeout(r, 10));
+    stream.sink!.error(new UpstreamFailure('stream_closed', 'stream closed before response.completed', { code: 'stream_closed' }));
+    await reading;
+    expect(got.join('')).toBe('aFAILED');
+    expect(fx.pool.snapshot()[0]).toMatchObject({ requests: 1, successes: 0, failures: 1, state: 'cooling' });
   });
 });
 
@@ -113,8 +237,8 @@ describe('asUpstreamFailure', () => {
 });
 
 describe('midStreamFailure', () => {
-  it('an upstream failure: logged at warn with kind and code, mapped to its ApiError, recorded for the pool', () => {
-    const { deps, logs } = fakeDeps(fakeStream([]));
+  it('an upstream failure: logged at warn with kind and code, mapped to its ApiError, recorded for the pool', async () => {
+    const { deps, logs } = await fakeDeps(fakeStream([]));
     const upstream = new UpstreamFailure('stream_closed', 'stream closed before response.completed', { code: 'stream_closed' });
     const r = midStreamFailure(deps, upstream);
     expect(r.failure).toBe(upstream);
@@ -123,8 +247,8 @@ describe('midStreamFailure', () => {
     expect(logs).toEqual([{ level: 'warn', obj: { kind: 'stream_closed', code: 'stream_closed' }, msg: 'upstream failed mid-stream' }]);
   });
 
-  it('our own bug: logged at error with the error itself, a generic 500 for the client, nothing recorded against the account', () => {
-    const { deps, logs } = fakeDeps(fakeStream([]));
+  it('our own bug: logged at error with the error itself, a generic 500 for the client, nothing recorded against the account', async () => {
+    const { deps, logs } = await fakeDeps(fakeStream([]));
     const bug = new TypeError("Cannot read properties of undefined (reading 'x')");
     const r = midStreamFailure(deps, bug);
     expect(r.failure).toBeUndefined();

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   chatChunksForEvent,
   chatErrorChunk,
+  ChatChunkSse,
   chatUsageFrom,
   createChatStreamState,
   finishChatStream,
@@ -245,5 +246,25 @@ describe('chatUsageFrom', () => {
   });
   it('null for no usage', () => {
     expect(chatUsageFrom(null)).toBeNull();
+  });
+});
+
+describe('ChatChunkSse: SSE text from the per-stream template', () => {
+  it('is byte for byte what JSON.stringify gives, for every kind of chunk a stream produces', () => {
+    const events = [
+      created,
+      ...reasoningItem('rs_1', 0, [['Thinking', ' hard']]),
+      ...messageItem('msg_1', 1, ['Hello "quoted" \u2028 line', ' \\ world']),
+      ...functionCallItem('fc_1', 'call_1', 'get_weather', 2, ['{"city":', '"Paris"}']),
+      completed(),
+    ];
+    const s = createChatStreamState({ id: 'chatcmpl-"odd"', model: 'gpt-5 "x"', created: CREATED, includeUsage: true });
+    const chunks = [...events.flatMap((e) => chatChunksForEvent(s, e)), ...finishChatStream(s)];
+    const sse = new ChatChunkSse(s);
+    expect(chunks.length).toBeGreaterThan(6);
+    expect(chunks.some((ch) => ch.usage)).toBe(true);
+    for (const ch of chunks) expect(sse.text(ch)).toBe(`data: ${JSON.stringify(ch)}\n\n`);
+    const err = chatErrorChunk(s, { message: 'boom', type: 'upstream_error', code: 'stream_closed' });
+    expect(sse.text(err as unknown as ChatCompletionChunk)).toBe(`data: ${JSON.stringify(err)}\n\n`);
   });
 });

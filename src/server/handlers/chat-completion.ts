@@ -7,43 +7,25 @@
 import { randomBytes } from 'node:crypto';
 import { parseChatCompletionRequest } from '../../translate/chat-schema.js';
 import { chatToResponses, usesLegacyFunctions } from '../../translate/chat-to-responses.js';
-import {
-  chatChunksForEvent,
-  chatErrorChunk,
-  createChatStreamState,
-  finishChatStream,
-  roleChunk,
-} from '../../translate/responses-to-chat.js';
+import { ChatChunkSse, chatChunksForEvent, chatErrorChunk, createChatStreamState, finishChatStream, roleChunk, type ChatStreamState } from '../../translate/responses-to-chat.js';
 import { chatCompletionFromEvents, type ChatCompletion } from '../../translate/responses-to-chat-completion.js';
-import { isTerminalEvent } from '../../upstream/events.js';
-import { UpstreamFailure, type ResponsesEvent } from '../../upstream/types.js';
+import type { ResponsesEvent } from '../../upstream/types.js';
+import type { Readable } from 'node:stream';
 import type { CallOptions, HandlerDeps } from './deps.js';
-import { KEEP_ALIVE_INTERVAL_MS, nextOrTick } from './keep-alive.js';
-import {
-  asUpstreamFailure,
-  cancelQuietly,
-  collectResponse,
-  midStreamFailure,
-  openStream,
-  recordOutcome,
-  releaseStream,
-} from './upstream-events.js';
+import { KEEP_ALIVE_INTERVAL_MS } from './keep-alive.js';
+import { EventsToText, collectResponse, type MidStreamFailure } from './upstream-events.js';
+import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
 
 export type { ChatCompletion };
-
-/**
- * One item of a streamed completion: a chunk to send, the error chunk that ends it, or a
- * keep-alive (an SSE comment on the wire; nothing for `cliproxy exec`).
- */
-export type ChatStreamItem = { kind: 'chunk'; chunk: object } | { kind: 'error'; chunk: object; message: string } | { kind: 'keepalive' };
 
 export type ChatCompletionOutcome =
   | { kind: 'json'; completion: ChatCompletion }
   | {
       kind: 'stream';
-      items: AsyncIterable<ChatStreamItem>;
-      /** An error chunk for this stream, for ending it from outside (server shutdown). */
-      errorChunk(err: { message: string; type: string; code: string | null }): object;
+      /** The SSE text (`data: {chunk}` … `data: [DONE]`), pushed as the upstream answers. */
+      body: Readable;
+      /** Ends the stream now with an error chunk and `[DONE]` (server shutdown). */
+      stop(err: { message: string; type: string; code: string | null }): void;
     };
 
 export function newCompletionId(): string {
@@ -75,56 +57,62 @@ async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOpt
     return { kind: 'json', completion: chatCompletionFromEvents(events, init) };
   }
 
-  const opened = await deps.pool.withAccount({ affinityKey, signal: call.signal }, ({ account }) =>
-    openStream(deps, account, body, { signal: call.signal, sessionId }),
-  );
   const includeUsage = req.stream_options?.include_usage === true;
-  const state = createChatStreamState({ ...init, includeUsage });
+  const attempt = await openPumped(
+    deps,
+    { affinityKey, signal: call.signal },
+    body,
+    { signal: call.signal, sessionId },
+    () => new ChatSseTranslator(createChatStreamState({ ...init, includeUsage })),
+    'started',
+  );
+  const pump = attempt.upstream;
+  return {
+    kind: 'stream',
+    body: pump.commit(attempt),
+    stop: (err) => pump.stop(() => sseData(chatErrorChunk(pump.translator.state, err)) + DONE),
+  };
+}
 
-  async function* items(): AsyncGenerator<ChatStreamItem> {
-    let terminalEvent: ResponsesEvent | undefined;
-    let ok = false;
-    let failure: UpstreamFailure | undefined;
-    try {
-      // the stream is committed: the client sees it start now, whatever the model does first
-      for (const chunk of roleChunk(state)) yield { kind: 'chunk', chunk };
-      for (const ev of opened.head) {
-        if (isTerminalEvent(ev)) terminalEvent = ev;
-        for (const chunk of chatChunksForEvent(state, ev)) yield { kind: 'chunk', chunk };
-      }
-      while (!terminalEvent) {
-        let next: IteratorResult<ResponsesEvent>;
-        try {
-          const pending = opened.rest.next();
-          let r = await nextOrTick(deps.clock, KEEP_ALIVE_INTERVAL_MS, pending);
-          while (r.tick) {
-            yield { kind: 'keepalive' };
-            r = await nextOrTick(deps.clock, KEEP_ALIVE_INTERVAL_MS, pending);
-          }
-          next = r.value;
-        } catch (err) {
-          throw asUpstreamFailure(err, call.signal);
-        }
-        if (next.done) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
-        const ev = next.value;
-        if (isTerminalEvent(ev)) terminalEvent = ev;
-        // throws UpstreamFailure('response_failed') on response.failed / error
-        for (const chunk of chatChunksForEvent(state, ev)) yield { kind: 'chunk', chunk };
-      }
-      for (const chunk of finishChatStream(state)) yield { kind: 'chunk', chunk };
-      ok = true;
-      releaseStream(opened.rest);
-    } catch (err) {
-      if (call.signal.aborted) return;
-      const failed = midStreamFailure(deps, err);
-      failure = failed.failure;
-      const chunk = chatErrorChunk(state, { message: failed.api.message, type: failed.api.type, code: failed.api.code });
-      yield { kind: 'error', chunk, message: failed.api.message };
-    } finally {
-      if (!ok) cancelQuietly(opened.stream);
-      if (!call.signal.aborted) recordOutcome(deps, opened.account.accountId, ok, terminalEvent ? [terminalEvent] : [], opened.stream.usage, failure);
-    }
+const DONE = 'data: [DONE]\n\n';
+/** An SSE comment: ignored by every SSE parser, but it keeps idle-timeout proxies from cutting the stream. */
+const KEEP_ALIVE_COMMENT = ': keep-alive\n\n';
+
+function sseData(chunk: object): string {
+  return `data: ${JSON.stringify(chunk)}\n\n`;
+}
+
+/**
+ * Responses SSE bytes → chat.completion.chunk SSE text: one parse per upstream event, the
+ * chunks serialised from the stream's template, one string out per upstream chunk. The role
+ * chunk goes first, as soon as the stream is committed (whatever the model does first); while
+ * the backend is silent (long reasoning) a keep-alive comment every KEEP_ALIVE_INTERVAL_MS.
+ */
+class ChatSseTranslator extends EventsToText implements StreamTranslator {
+  readonly keepAlive = { everyMs: KEEP_ALIVE_INTERVAL_MS, output: () => KEEP_ALIVE_COMMENT };
+  private readonly sse: ChatChunkSse;
+
+  constructor(readonly state: ChatStreamState) {
+    super();
+    this.sse = new ChatChunkSse(state);
   }
 
-  return { kind: 'stream', items: items(), errorChunk: (err) => chatErrorChunk(state, err) };
+  protected translate(ev: ResponsesEvent): string {
+    let out = '';
+    // the commit point: the first event past the prelude
+    if (this.started) for (const chunk of roleChunk(this.state)) out += this.sse.text(chunk);
+    // throws UpstreamFailure('response_failed') on response.failed / error
+    for (const chunk of chatChunksForEvent(this.state, ev)) out += this.sse.text(chunk);
+    return out;
+  }
+
+  closing(): Output {
+    let out = '';
+    for (const chunk of finishChatStream(this.state)) out += this.sse.text(chunk);
+    return out + DONE;
+  }
+
+  failureEnding({ api }: MidStreamFailure): Output {
+    return sseData(chatErrorChunk(this.state, { message: api.message, type: api.type, code: api.code })) + DONE;
+  }
 }

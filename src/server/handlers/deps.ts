@@ -7,7 +7,7 @@ import { ModelCatalog } from '../model-catalog.js';
 
 /** What the request handlers need; the server and `cliproxy exec` build it with createHandlerDeps. */
 export interface HandlerDeps {
-  pool: Pick<AccountPool, 'withAccount' | 'recordResult'>;
+  pool: Pick<AccountPool, 'open'>;
   upstream: UpstreamClient;
   catalog: ModelCatalog;
   clock: Clock;

@@ -1,11 +1,12 @@
 /**
  * POST /v1/messages (Anthropic Messages API), independent of HTTP. Validates, maps the Claude model
  * name (config `claude-models`), translates to a Responses body (messages-to-responses) and runs
- * it through the same pool, retries and cooldowns as chat completions (openStream /
+ * it through the same pool, retries and cooldowns as chat completions (openPumped /
  * collectResponse); the upstream events come back through responses-to-messages. Everything thrown
  * from here happens before anything was sent to the client.
  */
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { claudeModelTarget, type ReasoningEffort } from '../../translate/claude-models.js';
 import { parseCountTokensRequest, parseMessagesRequest, type MessagesRequest } from '../../translate/messages-schema.js';
 import { messagesToResponses, type MessagesToResponsesResult } from '../../translate/messages-to-responses.js';
@@ -21,34 +22,24 @@ import {
   type MessagesStreamState,
 } from '../../translate/responses-to-messages.js';
 import { estimateInputTokens } from '../../translate/token-estimate.js';
-import { isTerminalEvent } from '../../upstream/events.js';
-import { UpstreamFailure, type ResponsesEvent } from '../../upstream/types.js';
+import type { ResponsesEvent } from '../../upstream/types.js';
 import { anthropicErrorOf } from '../anthropic-error.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf } from './session.js';
-import {
-  asUpstreamFailure,
-  cancelQuietly,
-  collectResponse,
-  midStreamFailure,
-  openStream,
-  recordOutcome,
-  releaseStream,
-} from './upstream-events.js';
+import { EventsToText, collectResponse, type MidStreamFailure } from './upstream-events.js';
+import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
 
 /** Anthropic sends `ping` events; we send one after this long without an upstream event. */
 export const PING_INTERVAL_MS = 15_000;
-
-/** One item of a streamed message: an event to send, or the error event that ends the stream. */
-export type MessagesStreamItem = { kind: 'event'; event: AnthropicStreamEvent } | { kind: 'error'; event: AnthropicStreamEvent; message: string };
 
 export type MessagesOutcome =
   | { kind: 'json'; message: AnthropicMessage }
   | {
       kind: 'stream';
-      items: AsyncIterable<MessagesStreamItem>;
-      /** An error event for this stream, for ending it from outside (server shutdown). */
-      errorEvent(err: { status: number; message: string }): AnthropicStreamEvent;
+      /** The Anthropic SSE text (`event: <type>` + `data: <json>`), pushed as the upstream answers. */
+      body: Readable;
+      /** Ends the stream now with an Anthropic error event (server shutdown). */
+      stop(err: { status: number; message: string }): void;
     };
 
 export function newMessageId(): string {
@@ -113,71 +104,55 @@ export async function handleMessages(deps: HandlerDeps, rawBody: unknown, call: 
     return { kind: 'json', message: messageFromStreamEvents(out) };
   }
 
-  const opened = await deps.pool.withAccount({ affinityKey, signal: call.signal }, ({ account }) =>
-    openStream(deps, account, body, { signal: call.signal, sessionId }),
-  );
+  const attempt = await openPumped(deps, { affinityKey, signal: call.signal }, body, { signal: call.signal, sessionId }, () => new MessagesSseTranslator(state), 'started');
+  const pump = attempt.upstream;
+  return {
+    kind: 'stream',
+    body: pump.commit(attempt),
+    stop: (err) => pump.stop(() => sseEvent(messagesErrorEvent(state, anthropicErrorOf(err).body.error))),
+  };
+}
 
-  async function* items(): AsyncGenerator<MessagesStreamItem> {
-    let terminalEvent: ResponsesEvent | undefined;
-    let ok = false;
-    let failure: UpstreamFailure | undefined;
-    const events = (ev: ResponsesEvent) => messagesEventsForEvent(state, ev).map((event) => ({ kind: 'event' as const, event }));
-    try {
-      for (const ev of opened.head) {
-        if (isTerminalEvent(ev)) terminalEvent = ev;
-        yield* events(ev);
-      }
-      // until the upstream ends, or the proxy ended the message (stop sequence, max_tokens)
-      while (!terminalEvent && !state.done) {
-        const next = yield* nextWithPings(deps, opened.rest, state, call.signal);
-        if (next.done) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
-        if (isTerminalEvent(next.value)) terminalEvent = next.value;
-        // throws UpstreamFailure('response_failed') on response.failed / error
-        yield* events(next.value);
-      }
-      for (const event of finishMessagesStream(state)) yield { kind: 'event', event };
-      ok = true;
-      if (terminalEvent) releaseStream(opened.rest);
-      else cancelQuietly(opened.stream); // cut by the proxy: the rest of the upstream answer is not needed
-    } catch (err) {
-      if (call.signal.aborted) return;
-      const failed = midStreamFailure(deps, err);
-      failure = failed.failure;
-      const event = messagesErrorEvent(state, anthropicErrorOf(failed.api).body.error);
-      yield { kind: 'error', event, message: failed.api.message };
-    } finally {
-      if (!ok) cancelQuietly(opened.stream);
-      if (!call.signal.aborted) recordOutcome(deps, opened.account.accountId, ok, terminalEvent ? [terminalEvent] : [], opened.stream.usage, failure);
-    }
-  }
-
-  return { kind: 'stream', items: items(), errorEvent: (err) => messagesErrorEvent(state, anthropicErrorOf(err).body.error) };
+/** One Anthropic SSE event: `event: <type>` + `data: <json>`. */
+export function sseEvent(event: { type: string }): string {
+  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
 /**
- * The next upstream event; while none arrives, a `ping` (after message_start) every
- * PING_INTERVAL_MS on the injected clock, as Anthropic's API does.
+ * Responses SSE bytes → Anthropic SSE text, one parse per upstream event. The proxy may end the
+ * message itself (a stop sequence, max_tokens): the stream is then `cut` and the upstream
+ * request cancelled. Pings every PING_INTERVAL_MS of upstream silence, as Anthropic's API does.
  */
-async function* nextWithPings(
-  deps: HandlerDeps,
-  rest: AsyncIterator<ResponsesEvent>,
-  state: MessagesStreamState,
-  signal: AbortSignal,
-): AsyncGenerator<MessagesStreamItem, IteratorResult<ResponsesEvent>> {
-  const pending = rest.next().catch((err: unknown) => {
-    throw asUpstreamFailure(err, signal);
-  });
-  for (;;) {
-    let cancel = () => {};
-    const tick = new Promise<'ping'>((resolve) => {
-      cancel = deps.clock.schedule(PING_INTERVAL_MS, () => resolve('ping'));
-    });
-    try {
-      const r = await Promise.race([pending, tick]);
-      if (r !== 'ping') return r;
-    } finally {
-      cancel();
-    }
-    for (const event of messagesPing(state)) yield { kind: 'event', event };
+class MessagesSseTranslator extends EventsToText implements StreamTranslator {
+  cut = false;
+  readonly keepAlive: StreamTranslator['keepAlive'];
+
+  constructor(private readonly state: MessagesStreamState) {
+    super();
+    this.keepAlive = { everyMs: PING_INTERVAL_MS, output: () => sseEvents(messagesPing(state)) };
   }
+
+  protected translate(ev: ResponsesEvent): string {
+    // throws UpstreamFailure('response_failed') on response.failed / error
+    const out = sseEvents(messagesEventsForEvent(this.state, ev));
+    if (this.state.done && !this.ended) {
+      this.ended = true;
+      this.cut = true;
+    }
+    return out;
+  }
+
+  closing(): Output {
+    return sseEvents(finishMessagesStream(this.state));
+  }
+
+  failureEnding({ api }: MidStreamFailure): Output {
+    return sseEvent(messagesErrorEvent(this.state, anthropicErrorOf(api).body.error));
+  }
+}
+
+function sseEvents(events: readonly AnthropicStreamEvent[]): string {
+  let out = '';
+  for (const e of events) out += sseEvent(e);
+  return out;
 }

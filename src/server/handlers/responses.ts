@@ -1,111 +1,87 @@
 /**
  * POST /v1/responses (and /backend-api/codex/responses): pass-through for Responses clients.
  * The body gets only the fixes the backend requires; a streaming client receives the upstream's
- * SSE bytes unchanged (parsed on the side only to know whether the stream ended properly, and to
- * append a response.failed event when it did not); a non-streaming client gets the assembled
- * response object.
+ * SSE bytes unchanged (framed on the side, once, only to know whether the stream ended properly,
+ * and to append a response.failed event when it did not); a non-streaming client gets the
+ * assembled response object.
  */
-import { createParser, type EventSourceParser } from 'eventsource-parser';
-import type { PoolAccount } from '../../accounts/pool.js';
+import type { Readable } from 'node:stream';
 import { InvalidRequestError } from '../../errors.js';
 import { fixResponsesRequest } from '../../translate/responses-request.js';
 import { responseFromEvents } from '../../translate/responses-assembler.js';
-import { failureFromEvent, isTerminalEvent, TERMINAL_EVENT_TYPES } from '../../upstream/events.js';
-import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../../upstream/types.js';
+import { failureFromEvent, TERMINAL_EVENT_TYPES } from '../../upstream/events.js';
+import { SseByteEvents } from '../../upstream/sse-bytes.js';
+import type { ResponsesEvent, UpstreamFailure } from '../../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf } from './session.js';
-import {
-  PRELUDE_EVENTS,
-  asUpstreamFailure,
-  cancelQuietly,
-  collectResponse,
-  failAttempt,
-  midStreamFailure,
-  recordOutcome,
-  releaseStream,
-  startAttempt,
-} from './upstream-events.js';
+import { ProgressTracker, collectResponse, type MidStreamFailure } from './upstream-events.js';
+import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
 
 export type ResponsesOutcome =
   | { kind: 'json'; response: Record<string, unknown> }
   | {
       kind: 'stream';
-      bytes: AsyncIterable<Uint8Array>;
-      /** A response.failed event that ends this stream from outside (server shutdown). */
-      failedEvent(code: string, message: string): Uint8Array;
+      /** The upstream's SSE bytes, pushed as they arrive. */
+      body: Readable;
+      /** Ends the stream now with a response.failed event (server shutdown). */
+      stop(code: string, message: string): void;
     };
 
 /**
- * Watches SSE bytes go by without changing them: remembers the response id, the first event
- * past the prelude and the terminal event (O(1) memory, whatever the stream length). Once the
- * first content event was seen, events named (`event:` line) and not terminal are skipped
- * without parsing their JSON: the deltas, nearly every event of a stream.
+ * Passes the SSE bytes through unchanged while framing them once, on the bytes (SseByteEvents):
+ * JSON is parsed only for the events it must see (the prelude, the first content event, the
+ * terminal event); once content started, events named (`event:` line) and not terminal are
+ * skipped undecoded: the deltas, nearly every event of a stream. O(1) memory, whatever the
+ * stream length.
  */
-class SseWatcher {
+class PassThroughWatcher extends ProgressTracker implements StreamTranslator {
   responseId: string | undefined;
-  firstContent: ResponsesEvent | undefined;
-  terminal: ResponsesEvent | undefined;
-  private readonly decoder = new TextDecoder();
-  private readonly parser: EventSourceParser;
+  failedInBand: UpstreamFailure | undefined;
+  /** Whether the bytes passed on so far end on an event boundary (a blank line). */
+  private atEventBoundary = true;
+  private readonly frames = new SseByteEvents((ev) => this.onEvent(ev), {
+    wants: (name) => !this.started || name === undefined || TERMINAL_EVENT_TYPES.has(name),
+    // the bytes pass through untouched: an event we cannot read is the client's to judge
+    onInvalid: () => undefined,
+  });
 
-  constructor() {
-    this.parser = createParser({
-      onEvent: (msg) => {
-        if (this.firstContent && msg.event && !TERMINAL_EVENT_TYPES.has(msg.event)) return;
-        let ev: ResponsesEvent;
-        try {
-          ev = JSON.parse(msg.data) as ResponsesEvent;
-        } catch {
-          return;
-        }
-        if (typeof ev !== 'object' || ev === null) return;
-        if (typeof ev.type !== 'string' && msg.event) ev = { ...ev, type: msg.event };
-        const id = (ev['response'] as { id?: unknown } | undefined)?.id;
-        if (typeof id === 'string') this.responseId = id;
-        if (!this.firstContent && !PRELUDE_EVENTS.has(ev.type)) this.firstContent = ev;
-        if (!this.terminal && isTerminalEvent(ev)) this.terminal = ev;
-      },
-    });
+  feed(chunk: Buffer): Output {
+    if (!this.ended) this.frames.feed(chunk);
+    if (chunk.length > 0) this.atEventBoundary = endsWithBlankLine(chunk);
+    return chunk;
   }
 
-  feed(bytes: Uint8Array): void {
-    this.parser.feed(this.decoder.decode(bytes, { stream: true }));
+  endOfBody(): Output {
+    // no flush: an event without its blank line never reached the client as an event either
+    return '';
   }
 
-  /** The events recordOutcome needs (the terminal one carries the token usage). */
-  get summary(): ResponsesEvent[] {
-    return this.terminal ? [this.terminal] : [];
+  private onEvent(ev: ResponsesEvent): void {
+    if (this.ended) return;
+    const id = (ev['response'] as { id?: unknown } | undefined)?.id;
+    if (typeof id === 'string') this.responseId = id;
+    this.track(ev);
+    // the client already has the upstream's response.failed: nothing more to send
+    if (this.ended) this.failedInBand = failureFromEvent(ev);
   }
-}
 
-interface OpenedRaw {
-  account: PoolAccount;
-  stream: UpstreamStream;
-  head: Uint8Array[];
-  rest: AsyncIterator<Uint8Array>;
-  watcher: SseWatcher;
-}
-
-async function openRaw(deps: HandlerDeps, account: PoolAccount, body: Record<string, unknown>, call: CallOptions): Promise<OpenedRaw> {
-  const started = await startAttempt(deps, account, body, call);
-  const { stream } = started;
-  const rest = stream.raw()[Symbol.asyncIterator]();
-  const watcher = new SseWatcher();
-  const head: Uint8Array[] = [];
-  try {
-    while (!watcher.firstContent) {
-      const next = await rest.next();
-      if (next.done) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
-      head.push(next.value);
-      watcher.feed(next.value);
-    }
-    const failure = failureFromEvent(watcher.firstContent);
-    if (failure) throw failure;
-  } catch (err) {
-    throw failAttempt(deps, account, started, err, call.signal);
+  closing(): Output {
+    return '';
   }
-  deps.onAttempt?.(account.accountId, 'ok');
-  return { account, stream, head, rest, watcher };
+
+  failureEnding(mid: MidStreamFailure): Output {
+    return this.failedEvent(mid.code, mid.api.message);
+  }
+
+  /** A response.failed event; closes an event cut off mid-way first, so it is parsed as an event of its own. */
+  failedEvent(code: string, message: string): Output {
+    const event = failedEventBytes(this.responseId, code, message);
+    if (this.atEventBoundary) return event;
+    const out = new Uint8Array(event.length + 2);
+    out.set(BLANK_LINE);
+    out.set(event, 2);
+    return out;
+  }
 }
 
 const BLANK_LINE = new TextEncoder().encode('\n\n');
@@ -158,59 +134,11 @@ async function responses(deps: HandlerDeps, rawBody: unknown, call: CallOptions)
     return { kind: 'json', response: responseFromEvents(events) };
   }
 
-  const opened = await deps.pool.withAccount({ affinityKey, signal: call.signal }, ({ account }) => openRaw(deps, account, body, attemptCall));
-
-  /** Whether the bytes sent so far end on an event boundary (a blank line). */
-  let atEventBoundary = true;
-  const sent = (b: Uint8Array): Uint8Array => {
-    if (b.length > 0) atEventBoundary = endsWithBlankLine(b);
-    return b;
-  };
-
-  async function* bytes(): AsyncGenerator<Uint8Array> {
-    let ok = false;
-    let failure: UpstreamFailure | undefined;
-    try {
-      for (const b of opened.head) yield sent(b);
-      while (!opened.watcher.terminal) {
-        let next: IteratorResult<Uint8Array>;
-        try {
-          next = await opened.rest.next();
-        } catch (err) {
-          throw asUpstreamFailure(err, call.signal);
-        }
-        if (next.done) break;
-        opened.watcher.feed(next.value);
-        yield sent(next.value);
-      }
-      const terminal = opened.watcher.terminal;
-      if (!terminal) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
-      // the client already has the upstream's response.failed: nothing more to send
-      failure = failureFromEvent(terminal);
-      ok = failure === undefined;
-      releaseStream(opened.rest);
-    } catch (err) {
-      if (call.signal.aborted) return;
-      const failed = midStreamFailure(deps, err);
-      failure = failed.failure;
-      yield failedEventBytes(opened.watcher.responseId, failed.code, failed.api.message);
-    } finally {
-      if (!ok) cancelQuietly(opened.stream);
-      if (!call.signal.aborted) recordOutcome(deps, opened.account.accountId, ok, opened.watcher.summary, opened.stream.usage, failure);
-    }
-  }
-
+  const attempt = await openPumped(deps, { affinityKey, signal: call.signal }, body, attemptCall, () => new PassThroughWatcher(), 'started');
+  const pump = attempt.upstream;
   return {
     kind: 'stream',
-    bytes: bytes(),
-    failedEvent(code, message) {
-      const event = failedEventBytes(opened.watcher.responseId, code, message);
-      if (atEventBoundary) return event;
-      // close the event cut off mid-way so the failure is parsed as an event of its own
-      const out = new Uint8Array(event.length + 2);
-      out.set(BLANK_LINE);
-      out.set(event, 2);
-      return out;
-    },
+    body: pump.commit(attempt),
+    stop: (code, message) => pump.stop(() => pump.translator.failedEvent(code, message)),
   };
 }

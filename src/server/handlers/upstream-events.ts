@@ -1,29 +1,24 @@
 /**
- * One upstream attempt, read far enough to know it worked: the request is sent and events are
- * read up to the first one that carries content (past response.created / in_progress). Anything
- * that fails before that point (HTTP status, network, a response.failed) is thrown as an
- * UpstreamFailure so the pool can retry on another account; nothing has reached the client yet.
+ * The pieces of an upstream attempt the handlers share: starting the request, classifying what
+ * broke, the non-streaming call, and how a committed stream fails. An attempt is read far
+ * enough to know it worked (upstream-pump.ts): up to the first event that carries content
+ * (past response.created / in_progress). Anything that fails before that point (HTTP status,
+ * network, a response.failed) is thrown as an UpstreamFailure so the pool can retry on another
+ * account; nothing has reached the client yet.
  */
-import type { PoolAccount } from '../../accounts/pool.js';
+import type { AttemptResult, PoolAccount } from '../../accounts/attempt.js';
 import { InternalError, type ApiError } from '../../errors.js';
 import { apiErrorFromFailure } from '../../upstream/api-error.js';
 import { failureFromEvent, isTerminalEvent } from '../../upstream/events.js';
-import { UpstreamFailure, type ResponsesEvent, type UpstreamStream, type UsageSnapshot } from '../../upstream/types.js';
+import { SseEvents } from '../../upstream/sse.js';
+import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../../upstream/types.js';
 import { abortError } from '../../util/clock.js';
 import { scrubText } from '../../util/redact.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
+import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
 
 /** Events that come before any output; an attempt is not committed until something past them arrived. */
 export const PRELUDE_EVENTS: ReadonlySet<string> = new Set(['response.created', 'response.in_progress', 'response.queued']);
-
-export interface OpenedStream {
-  account: PoolAccount;
-  stream: UpstreamStream;
-  /** Events already read (prelude plus the first content event), to be replayed first. */
-  head: ResponsesEvent[];
-  /** The remaining events. */
-  rest: AsyncIterator<ResponsesEvent>;
-}
 
 /** Errors thrown while reading the body that are not already classified become network failures. */
 export function asUpstreamFailure(err: unknown, signal: AbortSignal): unknown {
@@ -33,18 +28,14 @@ export function asUpstreamFailure(err: unknown, signal: AbortSignal): unknown {
   return new UpstreamFailure('network', `upstream stream broke: ${scrubText(message)}`, { cause: err });
 }
 
-/** Usage numbers from a response.completed event, for pool.recordResult. */
-export function tokenCounts(events: readonly ResponsesEvent[]): { inputTokens?: number; outputTokens?: number } {
-  for (let i = events.length - 1; i >= 0; i--) {
-    const ev = events[i]!;
-    if (!isTerminalEvent(ev)) continue;
-    const usage = (ev['response'] as { usage?: { input_tokens?: unknown; output_tokens?: unknown } } | undefined)?.usage;
-    return {
-      inputTokens: typeof usage?.input_tokens === 'number' ? usage.input_tokens : undefined,
-      outputTokens: typeof usage?.output_tokens === 'number' ? usage.output_tokens : undefined,
-    };
-  }
-  return {};
+/** Usage numbers from a terminal event (response.completed carries them), for the attempt's result. */
+export function tokenCounts(terminal: ResponsesEvent | undefined): AttemptResult {
+  if (!terminal || !isTerminalEvent(terminal)) return {};
+  const usage = (terminal['response'] as { usage?: { input_tokens?: unknown; output_tokens?: unknown } } | undefined)?.usage;
+  return {
+    inputTokens: typeof usage?.input_tokens === 'number' ? usage.input_tokens : undefined,
+    outputTokens: typeof usage?.output_tokens === 'number' ? usage.output_tokens : undefined,
+  };
 }
 
 export function cancelQuietly(stream: UpstreamStream): void {
@@ -58,7 +49,7 @@ export function cancelQuietly(stream: UpstreamStream): void {
 /** The upstream request of one attempt, cancelled when the client goes away. */
 export interface StartedAttempt {
   stream: UpstreamStream;
-  /** Stops cancelling the stream on client abort (the attempt failed and was cleaned up). */
+  /** Stops cancelling the stream on client abort (the attempt ended or was cleaned up). */
   detach(): void;
 }
 
@@ -87,95 +78,115 @@ export async function startAttempt(
   return { stream, detach: () => call.signal.removeEventListener('abort', onAbort) };
 }
 
-/** Ends a failed attempt: cancels its stream, reports the failure and returns what to throw. */
-export function failAttempt(deps: HandlerDeps, account: PoolAccount, started: StartedAttempt, err: unknown, signal: AbortSignal): unknown {
-  started.detach();
-  cancelQuietly(started.stream);
-  return reportFailure(deps, account, err, signal);
-}
-
-function reportFailure(deps: HandlerDeps, account: PoolAccount, err: unknown, signal: AbortSignal): unknown {
+/** Reports a failed attempt to onAttempt (metrics) and returns what to throw to the pool. */
+export function reportFailure(deps: HandlerDeps, account: PoolAccount, err: unknown, signal: AbortSignal): unknown {
   const failure = asUpstreamFailure(err, signal);
   deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : 'aborted');
   return failure;
 }
 
-/** Runs one attempt on `account`: opens the stream and reads up to the first content event. */
-export async function openStream(
-  deps: HandlerDeps,
-  account: PoolAccount,
-  body: Record<string, unknown>,
-  call: CallOptions,
-): Promise<OpenedStream> {
-  const started = await startAttempt(deps, account, body, call);
-  const { stream } = started;
-  const rest = stream.events()[Symbol.asyncIterator]();
-  const head: ResponsesEvent[] = [];
-  try {
-    for (;;) {
-      const next = await rest.next();
-      if (next.done) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
-      const ev = next.value;
-      const failure = failureFromEvent(ev);
-      if (failure) throw failure;
-      head.push(ev);
-      if (!PRELUDE_EVENTS.has(ev.type)) break;
-    }
-  } catch (err) {
-    throw failAttempt(deps, account, started, err, call.signal);
-  }
-  deps.onAttempt?.(account.accountId, 'ok');
-  return { account, stream, head, rest };
-}
-
-/**
- * Reads every remaining event; throws UpstreamFailure on response.failed or a broken stream.
- * Once the terminal event was read, the upstream stream is let go (releaseStream).
- */
-export async function collectRest(opened: OpenedStream, signal: AbortSignal): Promise<ResponsesEvent[]> {
-  const events = [...opened.head];
-  let terminal = opened.head.some(isTerminalEvent);
-  try {
-    while (!terminal) {
-      const next = await opened.rest.next();
-      if (next.done) break;
-      const failure = failureFromEvent(next.value);
-      if (failure) throw failure;
-      events.push(next.value);
-      terminal = isTerminalEvent(next.value);
-    }
-  } catch (err) {
-    cancelQuietly(opened.stream);
-    throw asUpstreamFailure(err, signal);
-  }
-  if (!terminal) throw new UpstreamFailure('stream_closed', 'stream closed before response.completed');
-  releaseStream(opened.rest);
-  return events;
-}
-
-/**
- * After the terminal event: ends the iteration over the upstream body so its cleanup runs
- * (the rest of the body is drained or the socket released) instead of waiting for the GC.
- */
-export function releaseStream(rest: AsyncIterator<unknown>): void {
-  void rest.return?.().catch(() => undefined);
-}
-
 /**
  * The whole non-streaming call: an attempt per account through the pool (retried on another
- * account while nothing reached the client), every event read, the outcome recorded.
+ * account while nothing reached the client, i.e. until the last event was read), every event
+ * collected, the outcome recorded.
  */
 export async function collectResponse(
   deps: HandlerDeps,
   body: Record<string, unknown>,
   call: CallOptions & { affinityKey: string | undefined },
 ): Promise<ResponsesEvent[]> {
-  const { opened, events } = await deps.pool.withAccount({ affinityKey: call.affinityKey, signal: call.signal }, async ({ account }) => {
-    const opened = await openStream(deps, account, body, call);
-    return { opened, events: await collectRest(opened, call.signal) };
+  const attempt = await openPumped(deps, { affinityKey: call.affinityKey, signal: call.signal }, body, call, () => new EventCollector(), 'ended');
+  attempt.upstream.finish(attempt);
+  return attempt.upstream.translator.events;
+}
+
+/**
+ * What every translator follows about the attempt: a failure event before any content is
+ * thrown as it is (the pool may still retry elsewhere), `started` at the first content event,
+ * `ended` (and the terminal event kept, for the token counts) at the terminal one.
+ */
+export abstract class ProgressTracker {
+  started = false;
+  ended = false;
+  protected terminal: ResponsesEvent | undefined;
+
+  protected track(ev: ResponsesEvent): void {
+    if (!this.started) {
+      const failure = failureFromEvent(ev);
+      if (failure) throw failure;
+      if (!PRELUDE_EVENTS.has(ev.type)) this.started = true;
+    }
+    if (isTerminalEvent(ev)) {
+      this.ended = true;
+      this.terminal = ev;
+    }
+  }
+
+  result(): AttemptResult {
+    return tokenCounts(this.terminal);
+  }
+}
+
+/**
+ * A translator that turns each upstream event into text for the client: every event parsed
+ * once, followed (track), handed to `translate`, whose text goes out per upstream chunk.
+ */
+export abstract class EventsToText extends ProgressTracker {
+  readonly failedInBand: UpstreamFailure | undefined = undefined;
+  private out = '';
+  private readonly frames = new SseEvents((ev) => {
+    if (this.ended) return;
+    this.track(ev);
+    this.out += this.translate(ev);
   });
-  recordOutcome(deps, opened.account.accountId, true, events, opened.stream.usage);
-  return events;
+
+  /** The text for one event (may throw UpstreamFailure, e.g. on response.failed). */
+  protected abstract translate(ev: ResponsesEvent): string;
+
+  feed(chunk: Buffer): Output {
+    this.out = '';
+    this.frames.feed(chunk);
+    return this.out;
+  }
+
+  endOfBody(): Output {
+    this.out = '';
+    this.frames.end();
+    return this.out;
+  }
+}
+
+/** Collects every event of a non-streaming call; a failure event is thrown (nothing was sent yet, so it can be retried). */
+class EventCollector extends ProgressTracker implements StreamTranslator {
+  readonly events: ResponsesEvent[] = [];
+  readonly failedInBand = undefined;
+  private readonly frames = new SseEvents((ev) => this.onEvent(ev));
+
+  feed(chunk: Buffer): Output {
+    this.frames.feed(chunk);
+    return '';
+  }
+
+  endOfBody(): Output {
+    this.frames.end();
+    return '';
+  }
+
+  private onEvent(ev: ResponsesEvent): void {
+    if (this.ended) return;
+    const failure = failureFromEvent(ev);
+    if (failure) throw failure;
+    this.track(ev);
+    this.events.push(ev);
+  }
+
+  closing(): Output {
+    return '';
+  }
+
+  failureEnding(): Output {
+    return '';
+  }
 }
 
 /** How a stream already committed to the client fails: what it sends, and what the pool records. */
@@ -184,7 +195,7 @@ export interface MidStreamFailure {
   api: ApiError;
   /** The code of the response.failed event: the upstream's code or failure kind, or internal_error. */
   code: string;
-  /** For recordOutcome: the upstream failure, or undefined for our own bugs (they do not cool the account down). */
+  /** For the attempt: the upstream failure, or undefined for our own bugs (they do not cool the account down). */
   failure: UpstreamFailure | undefined;
 }
 
@@ -200,15 +211,4 @@ export function midStreamFailure(deps: HandlerDeps, err: unknown): MidStreamFail
   deps.log.error({ err }, 'stream failed');
   const api = new InternalError();
   return { api, code: api.code ?? 'internal_error', failure: undefined };
-}
-
-export function recordOutcome(
-  deps: HandlerDeps,
-  accountId: string,
-  ok: boolean,
-  events: readonly ResponsesEvent[],
-  usage: UsageSnapshot | undefined,
-  failure?: unknown,
-): void {
-  deps.pool.recordResult(accountId, { ok, ...tokenCounts(events), usage, failure });
 }

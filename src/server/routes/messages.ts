@@ -1,18 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { handleCountTokens, handleMessages, type MessagesStreamItem } from '../handlers/messages.js';
+import { handleCountTokens, handleMessages } from '../handlers/messages.js';
 import { sessionHeaderOf } from '../handlers/session.js';
 import { SHUTDOWN_ERROR } from '../shutdown.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
 import type { RouteContext } from './context.js';
-
-/** One Anthropic SSE event: `event: <type>` + `data: <json>`. */
-function sseEvent(event: { type: string }): string {
-  return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
-}
-
-async function* messagesSse(items: AsyncIterable<MessagesStreamItem>): AsyncGenerator<string> {
-  for await (const item of items) yield sseEvent(item.event);
-}
 
 /** The session id Claude Code sends with every request, else the generic session headers. */
 function sessionOf(headers: Record<string, string | string[] | undefined>): string | undefined {
@@ -30,13 +21,8 @@ export const messagesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx)
     const controller = abortOnClientClose(reply);
     const outcome = await handleMessages(ctx.handlers, req.body, { signal: controller.signal, sessionId: sessionOf(req.headers) });
     if (outcome.kind === 'json') return outcome.message;
-    return sendSse(
-      reply,
-      ctx.streams.track(reply.raw, messagesSse(outcome.items), {
-        ending: () => [sseEvent(outcome.errorEvent({ status: 503, message: SHUTDOWN_ERROR.message }))],
-        onShutdown: () => controller.abort(new Error(SHUTDOWN_ERROR.message)),
-      }),
-    );
+    ctx.streams.track(reply.raw, { stop: () => outcome.stop({ status: 503, message: SHUTDOWN_ERROR.message }) });
+    return sendSse(reply, outcome.body);
   });
 
   app.post('/v1/messages/count_tokens', async (req, reply) => {

@@ -16,13 +16,8 @@ export const responsesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
         upstreamHeaders: codexClientHeaders(req.headers),
       });
       if (outcome.kind === 'json') return outcome.response;
-      return sendSse(
-        reply,
-        ctx.streams.track(reply.raw, outcome.bytes, {
-          ending: () => [outcome.failedEvent(SHUTDOWN_ERROR.code, SHUTDOWN_ERROR.message)],
-          onShutdown: () => controller.abort(new Error(SHUTDOWN_ERROR.message)),
-        }),
-      );
+      ctx.streams.track(reply.raw, { stop: () => outcome.stop(SHUTDOWN_ERROR.code, SHUTDOWN_ERROR.message) });
+      return sendSse(reply, outcome.body);
     });
   }
 };

@@ -1,0 +1,336 @@
+/**
+ * The one read loop of the request path, shared by /v1/chat/completions, /v1/responses and
+ * the non-streaming calls. Push-based: every upstream body chunk goes through the request's
+ * StreamTranslator once (one SSE parse) and what it returns is pushed to the client's stream;
+ * when the client is slow (push() says the buffer is full) the upstream is paused until the
+ * client reads again. No async iteration per chunk.
+ *
+ * Two phases, as the pool's Attempt (src/accounts/attempt.ts) expects:
+ * - before commit, inside AccountPool.open: readUntil() reads until the translator saw a
+ *   content event (or the terminal one, for non-streaming calls) and keeps the output; a
+ *   failure in this phase is thrown so the pool can retry on another account;
+ * - commit(attempt) hands the client a Readable that starts with the kept output and follows
+ *   the upstream; the attempt is then settled exactly once: finish (terminal event), fail
+ *   (broken upstream: the translator's error ending is sent, then the end), abandon (client gone,
+ *   shutdown).
+ */
+import { Readable } from 'node:stream';
+import type { Attempt, AccountRequest } from '../../accounts/pool.js';
+import type { AttemptResult } from '../../accounts/attempt.js';
+import { UpstreamFailure, type UpstreamReader, type UpstreamStream } from '../../upstream/types.js';
+import type { CallOptions, HandlerDeps } from './deps.js';
+import { asUpstreamFailure, midStreamFailure, reportFailure, startAttempt, type MidStreamFailure, type StartedAttempt } from './upstream-events.js';
+
+export type Output = string | Uint8Array;
+
+/** What a request does with the upstream's SSE bytes; one instance per attempt. */
+export interface StreamTranslator {
+  /** One upstream chunk in; what to send for it out ('' for nothing). Throws for an invalid or failure event it cannot pass on. */
+  feed(chunk: Buffer): Output;
+  /** The body ended: what to send for a last event that lacked its blank line (may set `ended`, may throw). */
+  endOfBody(): Output;
+  /** A content event (past the prelude) arrived: the attempt can be committed. */
+  readonly started: boolean;
+  /** The terminal event arrived. */
+  readonly ended: boolean;
+  /** A failure the client already received in its own format (a forwarded response.failed): recorded, not sent again. */
+  readonly failedInBand: UpstreamFailure | undefined;
+  /** Sent after the terminal event (chat: `[DONE]`). */
+  closing(): Output;
+  /** Sent when the stream breaks after commit (an error chunk / response.failed event). */
+  failureEnding(failure: MidStreamFailure): Output;
+  /** Token counts for the account. */
+  result(): AttemptResult;
+  /**
+   * Set together with `ended` when the proxy ended the answer itself (a stop sequence, a token
+   * limit): the rest of the upstream answer is not needed, so the request is cancelled rather
+   * than drained. The attempt still counts as a success.
+   */
+  readonly cut?: boolean;
+  /** Sent after `everyMs` without upstream data, and again every `everyMs` while it stays quiet (Anthropic's pings). */
+  readonly keepAlive?: { everyMs: number; output(): Output };
+}
+
+type Phase = 'reading' | 'ended' | 'failed' | 'stopped';
+
+export class UpstreamPump<T extends StreamTranslator = StreamTranslator> {
+  private readonly stream: UpstreamStream;
+  private readonly reader: UpstreamReader;
+  private phase: Phase = 'reading';
+  private head: Output[] = [];
+  /** Output of the current event-loop turn, not pushed yet (see emit). */
+  private pending: Output[] = [];
+  private out: Readable | undefined;
+  private attempt: Attempt<unknown> | undefined;
+  private failure: unknown;
+  private waiter: { until: 'started' | 'ended'; resolve: () => void; reject: (err: unknown) => void } | undefined;
+  /** When upstream data last arrived (keep-alive only). */
+  private lastData = 0;
+  private cancelKeepAlive: (() => void) | undefined;
+
+  constructor(
+    private readonly started: StartedAttempt,
+    readonly translator: T,
+    private readonly deps: HandlerDeps,
+    private readonly signal: AbortSignal,
+  ) {
+    this.stream = started.stream;
+    this.reader = this.stream.read({
+      data: (chunk) => this.onData(chunk),
+      end: () => this.onEnd(),
+      error: (err) => this.fail(err),
+    });
+  }
+
+  /** The upstream response's usage headers. */
+  get usage(): UpstreamStream['usage'] {
+    return this.stream.usage;
+  }
+
+  /** Resolves once the translator `started` (or ended), or `ended`; rejects with the failure (the upstream request is cancelled then). */
+  readUntil(until: 'started' | 'ended'): Promise<void> {
+    if (this.phase === 'failed') return Promise.reject(this.failure);
+    if (this.reached(until)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiter = { until, resolve, reject };
+    });
+  }
+
+  /**
+   * The client gets its first bytes now: commits the attempt and returns the client's stream
+   * (the output kept so far, then the rest as it arrives). The attempt is settled by the pump.
+   */
+  commit(attempt: Attempt<unknown>): Readable {
+    this.attempt = attempt;
+    attempt.commit();
+    const out = new Readable({
+      read: () => this.reader.resume(),
+      destroy: (err, cb) => {
+        this.disarmKeepAlive();
+        // the client went away (fastify destroys the stream): stop the upstream, count nothing
+        if (this.phase === 'reading') {
+          this.phase = 'stopped';
+          this.cancelUpstream();
+          attempt.abandon();
+        }
+        cb(err);
+      },
+    });
+    this.out = out;
+    if (this.translator.keepAlive) {
+      this.lastData = this.deps.clock.now();
+      this.armKeepAlive(this.translator.keepAlive.everyMs);
+    }
+    for (const o of this.head) this.emit(o);
+    this.head = [];
+    if (this.phase === 'ended') this.complete();
+    else if (this.phase === 'failed') this.endWithFailure();
+    return out;
+  }
+
+  /** Ends the client's stream now with `ending` (server shutdown): the upstream is cancelled, the attempt abandoned. */
+  stop(ending: () => Output): void {
+    if (this.phase !== 'reading' || !this.out) return;
+    this.phase = 'stopped';
+    this.cancelUpstream();
+    this.attempt?.abandon();
+    this.emit(ending());
+    this.end();
+  }
+
+  /** Settles a non-streaming attempt that read to the end. */
+  finish(attempt: Attempt<unknown>): void {
+    this.settle(attempt);
+  }
+
+  // ---- upstream events ------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.phase !== 'reading') return;
+    if (this.cancelKeepAlive) this.lastData = this.deps.clock.now();
+    let o: Output;
+    try {
+      o = this.translator.feed(chunk);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.emit(o);
+    if (this.translator.ended) {
+      this.phase = 'ended';
+      if (this.translator.cut) this.cancelUpstream();
+      else {
+        this.reader.release();
+        this.started.detach();
+      }
+      if (this.out) this.complete();
+      else this.wake();
+    } else if (this.waiter && this.reached(this.waiter.until)) {
+      this.wake();
+    }
+  }
+
+  private onEnd(): void {
+    if (this.phase !== 'reading') return;
+    try {
+      this.emit(this.translator.endOfBody());
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (!this.translator.ended) {
+      this.fail(new UpstreamFailure('stream_closed', 'stream closed before response.completed', { code: 'stream_closed' }));
+      return;
+    }
+    this.started.detach();
+    this.phase = 'ended';
+    if (this.out) this.complete();
+    else this.wake();
+  }
+
+  private fail(err: unknown): void {
+    if (this.phase !== 'reading') return;
+    this.phase = 'failed';
+    this.failure = asUpstreamFailure(err, this.signal);
+    this.cancelUpstream();
+    if (this.out) this.endWithFailure();
+    else if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.reject(this.failure);
+    }
+  }
+
+  // ---- the client's side ----------------------------------------------------------------------
+
+  private reached(until: 'started' | 'ended'): boolean {
+    return this.phase === 'ended' || (until === 'started' && this.translator.started);
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.resolve();
+  }
+
+  /**
+   * Queues output for the client. What arrives within one turn of the event loop (undici hands
+   * over every HTTP chunk of one socket read in a row) goes out as one push, so as one socket
+   * write: one write per upstream read instead of one per event.
+   */
+  private emit(o: Output): void {
+    if (o.length === 0) return;
+    if (!this.out) {
+      this.head.push(o);
+      return;
+    }
+    this.pending.push(o);
+    if (this.pending.length === 1) queueMicrotask(this.flushSoon);
+  }
+
+  private readonly flushSoon = () => this.flush();
+
+  private flush(): void {
+    const parts = this.pending;
+    if (parts.length === 0 || !this.out || this.out.destroyed) {
+      this.pending = [];
+      return;
+    }
+    this.pending = [];
+    const joined = parts.length === 1 ? parts[0]! : parts.every((p) => typeof p === 'string') ? parts.join('') : Buffer.concat(parts.map(asBytes));
+    if (!this.out.push(joined) && this.phase === 'reading') this.reader.pause();
+  }
+
+  /** Sends what is queued, then the end. */
+  private end(): void {
+    this.disarmKeepAlive();
+    this.flush();
+    this.out!.push(null);
+  }
+
+  /** Keep-alive output after `everyMs` of upstream silence, on the injected clock; one timer per stream, not one per chunk. */
+  private armKeepAlive(inMs: number): void {
+    const keepAlive = this.translator.keepAlive!;
+    this.cancelKeepAlive = this.deps.clock.schedule(inMs, () => {
+      this.cancelKeepAlive = undefined;
+      if (this.phase !== 'reading' || !this.out || this.out.destroyed) return;
+      const quietFor = this.deps.clock.now() - this.lastData;
+      if (quietFor >= keepAlive.everyMs) {
+        this.emit(keepAlive.output());
+        this.lastData = this.deps.clock.now();
+        this.armKeepAlive(keepAlive.everyMs);
+      } else {
+        this.armKeepAlive(keepAlive.everyMs - quietFor);
+      }
+    });
+  }
+
+  private disarmKeepAlive(): void {
+    this.cancelKeepAlive?.();
+    this.cancelKeepAlive = undefined;
+  }
+
+  private complete(): void {
+    this.emit(this.translator.closing());
+    this.end();
+    this.settle(this.attempt!);
+  }
+
+  private settle(attempt: Attempt<unknown>): void {
+    const result = { ...this.translator.result(), usage: this.stream.usage };
+    const inBand = this.translator.failedInBand;
+    if (inBand) attempt.fail(inBand, result);
+    else attempt.finish(result);
+  }
+
+  private endWithFailure(): void {
+    const attempt = this.attempt!;
+    if (this.signal.aborted) {
+      attempt.abandon();
+      this.end();
+      return;
+    }
+    const mid: MidStreamFailure = midStreamFailure(this.deps, this.failure);
+    this.emit(this.translator.failureEnding(mid));
+    this.end();
+    attempt.fail(mid.failure ?? this.failure, { ...this.translator.result(), usage: this.stream.usage });
+  }
+
+  private cancelUpstream(): void {
+    this.started.detach();
+    try {
+      this.stream.cancel();
+    } catch {
+      // already finished
+    }
+  }
+}
+
+function asBytes(o: Output): Uint8Array {
+  return typeof o === 'string' ? Buffer.from(o, 'utf8') : o;
+}
+
+/**
+ * One attempt through the pool whose upstream stream is read by a pump: started, then read
+ * until `until` (a failure up to there is retried on another account by the pool).
+ */
+export function openPumped<T extends StreamTranslator>(
+  deps: HandlerDeps,
+  req: AccountRequest,
+  body: Record<string, unknown>,
+  call: CallOptions,
+  translator: () => T,
+  until: 'started' | 'ended',
+): Promise<Attempt<UpstreamPump<T>>> {
+  return deps.pool.open(req, async ({ account }) => {
+    const started = await startAttempt(deps, account, body, call);
+    const pump = new UpstreamPump(started, translator(), deps, call.signal);
+    try {
+      await pump.readUntil(until);
+    } catch (err) {
+      throw reportFailure(deps, account, err, call.signal);
+    }
+    deps.onAttempt?.(account.accountId, 'ok');
+    return pump;
+  });
+}

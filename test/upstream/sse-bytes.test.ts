@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { SseEvents } from '../../src/upstream/sse.js';
+import { SseByteEvents } from '../../src/upstream/sse-bytes.js';
+
+/** A tiny deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NAMES = ['response.created', 'response.output_text.delta', 'response.completed', 'response.failed', 'error', undefined];
+
+/** A body of random events: LF / CRLF / CR line ends, comments, ids, multi-line data, data before event, unnamed events, [DONE], non-ASCII text. */
+function body(random: () => number): string {
+  const eol = ['\n', '\r\n', '\r'][Math.floor(random() * 3)]!;
+  let out = random() < 0.3 ? `: keep-alive${eol}${eol}` : '';
+  const n = 1 + Math.floor(random() * 12);
+  for (let i = 0; i < n; i++) {
+    const name = NAMES[Math.floor(random() * NAMES.length)];
+    const json = JSON.stringify({ ...(random() < 0.8 && name ? { type: name } : {}), delta: `é ✓ ${i} "q"`, seq: i });
+    const lines: string[] = [];
+    if (random() < 0.2) lines.push(': comment');
+    if (random() < 0.2) lines.push(`id: ${i}`);
+    const dataLines = random() < 0.2 ? [json.slice(0, 5), json.slice(5)] : [json];
+    const named = name ? [`event: ${name}`] : [];
+    if (random() < 0.2) lines.push(...dataLines.map((d) => `data:${d}`), ...named);
+    else lines.push(...named, ...dataLines.map((d) => `data: ${d}`));
+    if (random() < 0.05) lines.splice(0, lines.length, 'data: [DONE]');
+    out += lines.join(eol) + eol + eol;
+  }
+  return out;
+}
+
+/** The bytes cut at random places (also inside multi-byte characters and between CR and LF). */
+function chunks(bytes: Buffer, random: () => number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let pos = 0; pos < bytes.length; ) {
+    const len = 1 + Math.floor(random() * (random() < 0.5 ? 4 : 80));
+    out.push(bytes.subarray(pos, pos + len));
+    pos += len;
+  }
+  return out;
+}
+
+describe('SseByteEvents', () => {
+  it('hands over the same events as eventsource-parser, for any body and any chunking (300 random cases)', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const random = rng(seed);
+      const bytes = Buffer.from(body(random), 'utf8');
+      // like the pass-through: every event wanted until two arrived, then only terminal or unnamed ones
+      const run = (make: (onEvent: (e: unknown) => void, wants: (n: string | undefined) => boolean) => { feed(b: Buffer): void; end?(): void }, chunkSeed: number) => {
+        const out: unknown[] = [];
+        const wants = (name: string | undefined) => out.length < 2 || name === undefined || name === 'response.completed' || name === 'error';
+        const framer = make((e) => out.push(e), wants);
+        for (const c of chunks(bytes, rng(chunkSeed))) framer.feed(c);
+        // eventsource-parser holds a final CR back (an LF may follow); the byte framer does not need to
+        framer.end?.();
+        return out;
+      };
+      const expected = run((onEvent, wants) => new SseEvents(onEvent, { wants, onInvalid: (f) => onEvent(`invalid: ${f.message}`) }), seed * 7);
+      const got = run((onEvent, wants) => new SseByteEvents(onEvent, { wants, onInvalid: (f) => onEvent(`invalid: ${f.message}`) }), seed * 13);
+      expect(expected.length).toBeGreaterThan(0);
+      expect({ seed, got }).toEqual({ seed, got: expected });
+    }
+  });
+
+  it('skips the events it does not want without parsing them, and parses the ones it does', () => {
+    const got: string[] = [];
+    const framer = new SseByteEvents((e) => got.push(e.type), { wants: (n) => n !== 'response.output_text.delta' });
+    framer.feed(Buffer.from('event: response.output_text.delta\ndata: {not json\n\nevent: response.completed\ndata: {"type":"response.completed"}\n\n'));
+    expect(got).toEqual(['response.completed']);
+  });
+
+  it('an invalid event it wants is thrown (or goes to onInvalid)', () => {
+    const framer = new SseByteEvents(() => undefined, { wants: () => true });
+    expect(() => framer.feed(Buffer.from('event: x\ndata: {oops\n\n'))).toThrow(/not valid JSON/);
+  });
+});
