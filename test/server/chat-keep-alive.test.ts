@@ -9,43 +9,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handleChatCompletion } from '../../src/server/handlers/chat-completion.js';
 import type { HandlerDeps } from '../../src/server/handlers/deps.js';
 import type { ModelCatalog } from '../../src/server/model-catalog.js';
-import type { ResponsesEvent, UpstreamClient, UpstreamReader, UpstreamSink, UpstreamStream } from '../../src/upstream/types.js';
+import type { UpstreamClient, UpstreamStream } from '../../src/upstream/types.js';
 import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';
+import { pushableStream } from './fake-upstream.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { startStack, type Stack } from './stack.js';
-
-/** An upstream stream whose events the test releases one by one. */
-function gatedStream(): { stream: UpstreamStream; push(ev: ResponsesEvent): void } {
-  let sink: UpstreamSink | undefined;
-  const queued: Buffer[] = [];
-  const stream = {
-    status: 200,
-    headers: {},
-    usage: {},
-    raw: () => {
-      throw new Error('not used');
-    },
-    events: () => {
-      throw new Error('not used');
-    },
-    read(to: UpstreamSink): UpstreamReader {
-      sink = to;
-      setImmediate(() => {
-        for (const b of queued.splice(0)) to.data(b);
-      });
-      return { pause: () => undefined, resume: () => undefined, release: () => undefined };
-    },
-    cancel: () => undefined,
-  } as unknown as UpstreamStream;
-  return {
-    stream,
-    push(ev) {
-      const bytes = Buffer.from(`event: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
-      if (sink) sink.data(bytes);
-      else queued.push(bytes);
-    },
-  };
-}
 
 const fixtures: PoolFixture[] = [];
 afterEach(async () => {
@@ -70,7 +38,7 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 describe('chat stream keep-alive (handler, manual clock)', () => {
   it('role chunk first, a keep-alive per 15 s of silence, none once events flow', async () => {
     const clock = new ManualClock(0);
-    const up = gatedStream();
+    const up = pushableStream();
     up.push({ type: 'response.created', response: { id: 'r1' } });
     up.push({ type: 'response.output_item.added', output_index: 0, item: { id: 'rs_1', type: 'reasoning', summary: [] } });
     const outcome = await handleChatCompletion(await deps(up.stream, clock), { model: 'gpt-5', stream: true, messages: [{ role: 'user', content: 'think hard' }] }, { signal: new AbortController().signal });

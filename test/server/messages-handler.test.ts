@@ -3,59 +3,23 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HandlerDeps } from '../../src/server/handlers/deps.js';
 import { handleMessages, PING_INTERVAL_MS } from '../../src/server/handlers/messages.js';
 import type { ModelCatalog } from '../../src/server/model-catalog.js';
-import { UpstreamFailure, type ResponsesEvent, type UpstreamClient, type UpstreamReader, type UpstreamSink, type UpstreamStream } from '../../src/upstream/types.js';
+import { UpstreamFailure, type ResponsesEvent, type UpstreamClient } from '../../src/upstream/types.js';
 import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';
+import { pushableStream, type PushableStream } from './fake-upstream.js';
 import { ManualClock } from '../../src/util/clock.js';
-
-/** An upstream stream the test feeds event by event (push), or breaks (fail). */
-function controlledStream() {
-  let sink: UpstreamSink | undefined;
-  const queued: Buffer[] = [];
-  const s = {
-    status: 200,
-    headers: {},
-    usage: {},
-    cancelled: false,
-    raw(): AsyncIterable<Uint8Array> {
-      throw new Error('not used');
-    },
-    events(): AsyncIterable<ResponsesEvent> {
-      throw new Error('not used');
-    },
-    read(to: UpstreamSink): UpstreamReader {
-      sink = to;
-      setImmediate(() => {
-        for (const b of queued.splice(0)) to.data(b);
-      });
-      return { pause: () => undefined, resume: () => undefined, release: () => undefined };
-    },
-    cancel() {
-      s.cancelled = true;
-    },
-    push(...events: ResponsesEvent[]) {
-      const bytes = Buffer.from(events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''));
-      if (sink) sink.data(bytes);
-      else queued.push(bytes);
-    },
-    fail(err: Error) {
-      sink!.error(err);
-    },
-  };
-  return s;
-}
 
 const fixtures: PoolFixture[] = [];
 afterEach(async () => {
   for (const fx of fixtures.splice(0)) await fx.pool.stop();
 });
 
-async function depsFor(stream: ReturnType<typeof controlledStream>, clock: ManualClock) {
+async function depsFor(stream: PushableStream, clock: ManualClock) {
   const fx = await poolWith(['acc-1']);
   fixtures.push(fx);
   const noop = () => undefined;
   const deps: HandlerDeps = {
     pool: fx.pool,
-    upstream: { responses: async () => stream as unknown as UpstreamStream } as unknown as UpstreamClient,
+    upstream: { responses: async () => stream.stream } as unknown as UpstreamClient,
     catalog: { resolve: async (m: string) => m } as unknown as ModelCatalog,
     clock,
     log: { debug: noop, info: noop, warn: noop, error: noop },
@@ -114,7 +78,7 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
 describe('handleMessages (stream)', () => {
   it('sends a ping every 15 s of upstream silence (injected clock), then carries on', async () => {
     const clock = new ManualClock(0);
-    const stream = controlledStream();
+    const stream = pushableStream();
     stream.push(created, added, delta('Hi'));
     const { deps, counts } = await depsFor(stream, clock);
     const items = await streamOf(deps, {});
@@ -144,7 +108,7 @@ describe('handleMessages (stream)', () => {
 
   it('a stop sequence ends the message and cancels the upstream request; the attempt counts as ok', async () => {
     const clock = new ManualClock(0);
-    const stream = controlledStream();
+    const stream = pushableStream();
     stream.push(created, added, delta('one END two'));
     const { deps, counts } = await depsFor(stream, clock);
     const items = await streamOf(deps, { stop_sequences: ['END'] });
@@ -158,7 +122,7 @@ describe('handleMessages (stream)', () => {
 
   it('an upstream failure mid-stream ends with an Anthropic error event and is recorded against the account', async () => {
     const clock = new ManualClock(0);
-    const stream = controlledStream();
+    const stream = pushableStream();
     stream.push(created, added, delta('Hi'));
     const { deps, counts } = await depsFor(stream, clock);
     const items = await streamOf(deps, {});

@@ -1,0 +1,55 @@
+/**
+ * Test helper (not a test file): an upstream stream the test feeds with events (push) or breaks
+ * (fail), read the way the request path reads a real one (UpstreamStream.read).
+ */
+import type { ResponsesEvent, UpstreamReader, UpstreamSink, UpstreamStream } from '../../src/upstream/types.js';
+
+export interface PushableStream {
+  stream: UpstreamStream;
+  /** Sends the events as the backend frames them (`event:` + `data:`), one chunk per call. */
+  push(...events: ResponsesEvent[]): void;
+  /** Breaks the body (what a dropped connection does). */
+  fail(err: Error): void;
+  readonly cancelled: boolean;
+}
+
+export function pushableStream(): PushableStream {
+  let sink: UpstreamSink | undefined;
+  const queued: Buffer[] = [];
+  let cancelled = false;
+  const stream = {
+    status: 200,
+    headers: {},
+    usage: {},
+    raw(): AsyncIterable<Uint8Array> {
+      throw new Error('not used');
+    },
+    events(): AsyncIterable<ResponsesEvent> {
+      throw new Error('not used');
+    },
+    read(to: UpstreamSink): UpstreamReader {
+      sink = to;
+      setImmediate(() => {
+        for (const b of queued.splice(0)) to.data(b);
+      });
+      return { pause: () => undefined, resume: () => undefined, release: () => undefined };
+    },
+    cancel() {
+      cancelled = true;
+    },
+  } as unknown as UpstreamStream;
+  return {
+    stream,
+    push(...events) {
+      const bytes = Buffer.from(events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''));
+      if (sink) sink.data(bytes);
+      else queued.push(bytes);
+    },
+    fail(err) {
+      sink!.error(err);
+    },
+    get cancelled() {
+      return cancelled;
+    },
+  };
+}
