@@ -11,6 +11,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { Refresher, type TokenRefreshClient } from './refresher.js';
 import { SessionAffinity, createSelector, type Selector } from './selector.js';
 import type { AccountStore, StoredAccount } from './store.js';
+import type { Credential } from './credential.js';
 
 export type { AccountStatus, AccountStateName } from './account-state.js';
 export type { Logger } from './logger.js';
@@ -58,10 +59,10 @@ export interface PoolOptions {
 export class AccountPool {
   private readonly store: AccountStore;
   private readonly clock: Clock;
-  private readonly config: Config;
+  private config: Config;
   private readonly log: Logger;
   private readonly entries = new Map<string, AccountEntry>();
-  private readonly selector: Selector;
+  private selector: Selector;
   private readonly affinity: SessionAffinity;
   private readonly refresher: Refresher;
   private nextOrder = 0;
@@ -155,6 +156,19 @@ export class AccountPool {
     return plans;
   }
 
+  /**
+   * Applies a reloaded config: `request-retry`, `cooldown` and `routing` (strategy, session
+   * affinity and its lifetime) take effect for the requests that start after it; requests in
+   * flight keep the values they started with.
+   */
+  updateConfig(config: Config): void {
+    const before = this.config;
+    this.config = config;
+    if (config.routing.strategy !== before.routing.strategy) this.selector = createSelector(config.routing.strategy);
+    this.affinity.setTtl(config.routing.sessionAffinityTtlSeconds * 1000);
+    this.refresher.updateConfig(config);
+  }
+
   /** Why no account can serve, or null when at least one is usable (readiness). */
   unusableReason(): string | null {
     if (this.size().usable > 0) return null;
@@ -176,6 +190,13 @@ export class AccountPool {
     if (!found) return null;
     await this.reload();
     return this.entries.get(accountId)?.status(this.clock.now()) ?? null;
+  }
+
+  /** Saves a newly signed-in account and loads it at once (it serves from the next request). */
+  async addAccount(credential: Credential): Promise<AccountStatus | null> {
+    await this.store.save(credential);
+    await this.reload();
+    return this.entries.get(credential.accountId)?.status(this.clock.now()) ?? null;
   }
 
   /** Removes an account from the store and the pool; returns what was stored (to revoke its tokens), or null. */

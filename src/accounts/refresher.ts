@@ -48,7 +48,12 @@ const MAX_JITTER_MS = 60_000;
 export class Refresher {
   private active = true;
 
-  constructor(private readonly deps: RefresherDeps) {}
+  constructor(private deps: RefresherDeps) {}
+
+  /** A reloaded config (the cooldown backoff cap applies to the next retry scheduled). */
+  updateConfig(config: Config): void {
+    this.deps = { ...this.deps, config };
+  }
 
   /** While inactive (the pool is stopped) nothing is scheduled. */
   setActive(on: boolean): void {

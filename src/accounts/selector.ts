@@ -91,7 +91,12 @@ export class SessionAffinity {
   private readonly bindings = new Map<string, { accountId: string; expiresAt: number }>();
   private nextSweepAt = 0;
 
-  constructor(private readonly ttlMs: number) {}
+  constructor(private ttlMs: number) {}
+
+  /** A new lifetime for bindings made from now on (config reload). */
+  setTtl(ttlMs: number): void {
+    this.ttlMs = ttlMs;
+  }
 
   /** The bound account, when the binding has not expired. */
   get(key: string, now: number): string | undefined {

@@ -27,6 +27,8 @@ export interface DeviceLoginDeps {
   signal?: AbortSignal;
   /** Give up after this long; default 15 minutes. */
   maxWaitMs?: number;
+  /** Called once the code is known (a server-side login hands it to its caller instead of a terminal). */
+  onUserCode?(code: { verificationUrl: string; userCode: string }): void;
 }
 
 const DEVICE_EXPIRED_MESSAGE = 'Device code expired: run -codex-device-login again';
@@ -88,6 +90,7 @@ export async function deviceLogin(deps: DeviceLoginDeps): Promise<LoginResult> {
   // 2. tell the person
   deps.stdout.write(`Please visit: ${issuer}/codex/device\n`);
   deps.stdout.write(`Enter this code: ${uc.userCode}\n`);
+  deps.onUserCode?.({ verificationUrl: `${issuer}/codex/device`, userCode: uc.userCode });
   const spinner = startSpinner(deps.stdout, 'Waiting for authorization...');
 
   // 3. poll

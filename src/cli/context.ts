@@ -1,6 +1,6 @@
 import type { Writable, Readable } from 'node:stream';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import type { Config, ConfigFile } from '../config/schema.js';
 import { systemClock, type Clock } from '../util/clock.js';
 
 /**
@@ -27,11 +27,13 @@ export interface CommonOptions {
   debug?: boolean;
 }
 
-export function configFrom(ctx: CliContext, opts: CommonOptions & ConfigFlags): Config {
+/** The config of a command: flags > env > file > defaults; `fileContent` stands in for the file's content (a reload). */
+export function configFrom(ctx: CliContext, opts: CommonOptions & ConfigFlags, fileContent?: ConfigFile): Config {
   const config = loadConfig({
     flags: { config: opts.config, authDir: opts.authDir, host: opts.host, port: opts.port },
     env: ctx.env,
     cwd: ctx.cwd,
+    fileContent,
   });
   if (opts.debug) config.debug = true;
   return config;

@@ -21,7 +21,12 @@ export function registerServe(program: Command, ctx: CliContext): Command {
     const config = configFrom(ctx, opts);
     let handle;
     try {
-      handle = await startServer(config, { clock: ctx.clock, stdout: ctx.stdout, stderr: ctx.stderr });
+      handle = await startServer(config, {
+        clock: ctx.clock,
+        stdout: ctx.stdout,
+        stderr: ctx.stderr,
+        configSource: { load: (fileContent) => configFrom(ctx, opts, fileContent) },
+      });
     } catch (err) {
       if (err instanceof HostNotAllowedError) throw new CliError(err.message, 78);
       const code = (err as NodeJS.ErrnoException).code;

@@ -6,10 +6,19 @@ import { z } from 'zod';
 import { codexCliVersion } from '../app/version.js';
 import { clientVersionSchema, CODEX_CLIENT_ID, DEFAULT_BASE_URL, DEFAULT_ISSUER, fileSchema, routingStrategies, urlSchema, type Config, type ConfigFile } from './schema.js';
 
+/** One problem of a config: the key path (`routing.strategy`, `(top level)`) and why. */
+export interface ConfigIssue {
+  key: string;
+  reason: string;
+}
+
 export class ConfigError extends Error {
-  constructor(message: string) {
+  /** The problems by key path, when the file's content was invalid. */
+  readonly issues: ConfigIssue[];
+  constructor(message: string, issues: ConfigIssue[] = []) {
     super(message);
     this.name = 'ConfigError';
+    this.issues = issues;
   }
 }
 
@@ -26,6 +35,8 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   home?: string;
+  /** The file's content, already parsed, instead of reading it (a config about to be written). */
+  fileContent?: ConfigFile;
 }
 
 function expandHome(p: string, home = homedir()): string {
@@ -34,14 +45,21 @@ function expandHome(p: string, home = homedir()): string {
   return p;
 }
 
-function formatIssues(error: z.ZodError, file: string): string {
-  const lines = error.issues.map((issue) => {
+export function configIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.map((issue) => {
     const key = issue.path.length ? issue.path.join('.') : '(top level)';
     let reason = issue.message;
     if (issue.code === 'unrecognized_keys') reason = `unknown key(s): ${issue.keys.join(', ')}`;
-    return `  ${key}: ${reason}`;
+    return { key, reason };
   });
-  return `Invalid config ${file}:\n${lines.join('\n')}`;
+}
+
+/** A parsed config document checked against the schema; ConfigError with the key paths when it does not fit. */
+export function parseConfigDocument(raw: unknown, file: string): ConfigFile {
+  const parsed = fileSchema.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  const issues = configIssues(parsed.error);
+  throw new ConfigError(`Invalid config ${file}:\n${issues.map((i) => `  ${i.key}: ${i.reason}`).join('\n')}`, issues);
 }
 
 /** Finds the config file: --config, then CLIPROXY_CONFIG, then ./config.yaml if present. */
@@ -71,9 +89,7 @@ function readConfigFile(file: string): ConfigFile {
     const firstLine = (err as Error).message.split('\n')[0]!.trim();
     throw new ConfigError(`Invalid YAML in ${file}: ${firstLine}`);
   }
-  const parsed = fileSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error, file));
-  return parsed.data;
+  return parseConfigDocument(raw, file);
 }
 
 function envPort(value: string): number {
@@ -101,7 +117,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const home = opts.home ?? homedir();
   const flags = opts.flags ?? {};
   const file = resolveConfigPath(opts);
-  const f: ConfigFile = file ? readConfigFile(file) : {};
+  const f: ConfigFile = opts.fileContent ?? (file ? readConfigFile(file) : {});
 
   const apiKeysEnv = env.CLIPROXY_API_KEYS?.split(',').map((s) => s.trim()).filter(Boolean);
   if (apiKeysEnv?.some((k) => k.length < 8)) throw new ConfigError('CLIPROXY_API_KEYS: every API key must be at least 8 characters');

@@ -55,6 +55,16 @@ export class DeviceAuthorizations {
     return auth;
   }
 
+  /** Every device auth id, user code and server-made grant (tests search output for them). */
+  issued(): string[] {
+    const out: string[] = [];
+    for (const a of this.byId.values()) {
+      out.push(a.deviceAuthId, a.userCode);
+      if (a.grant) out.push(a.grant.authorizationCode, a.grant.codeVerifier);
+    }
+    return out;
+  }
+
   byDeviceId(id: string): DeviceAuth | undefined {
     return this.byId.get(id);
   }

@@ -111,5 +111,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     clearRequests() {
       c.requestLog.clear();
     },
+    issuedSecrets() {
+      return [...new Set([...c.tokens.issued(), ...c.devices.issued()])];
+    },
   };
 }

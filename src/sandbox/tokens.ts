@@ -66,12 +66,18 @@ export class TokenStore {
   private readonly codes = new Map<string, AuthCode>();
   private readonly access = new Map<string, AccessRecord>();
   private readonly refresh = new Map<string, RefreshRecord>();
+  private readonly idTokens = new Set<string>();
 
   constructor(
     private readonly clock: Clock,
     private readonly jwt: JwtMinter,
     private readonly accessTtlSeconds: number,
   ) {}
+
+  /** Every code and token this store ever issued (tests search output for them). */
+  issued(): string[] {
+    return [...this.codes.keys(), ...this.access.keys(), ...this.refresh.keys(), ...this.idTokens];
+  }
 
   issueCode(c: Omit<AuthCode, 'expiresAt' | 'used'>): string {
     const code = randomToken('ac_sb_', 24);
@@ -99,6 +105,7 @@ export class TokenStore {
     const accessToken = this.jwt.accessToken(account, iat, this.accessTtlSeconds);
     const idToken = this.jwt.idToken(account, iat, ID_TOKEN_TTL_SECONDS);
     const refreshToken = randomToken('rt_sb_', 32);
+    this.idTokens.add(idToken);
     this.access.set(accessToken, {
       accountId: account.accountId,
       expiresAt: (iat + this.accessTtlSeconds) * 1000,

@@ -89,6 +89,8 @@ export interface Sandbox {
   /** The last backend requests (/backend-api/…), oldest first; the Authorization header is masked. */
   requests(): RecordedRequest[];
   clearRequests(): void;
+  /** Every secret issued so far: codes, access/refresh/id tokens, device auth ids and user codes. */
+  issuedSecrets(): string[];
 }
 
 /** One backend request as the sandbox received it. */

@@ -24,6 +24,10 @@ import { ManagementKeyVerifier } from './management/key.js';
 import { TokenClient } from '../auth/token-client.js';
 import { ActiveStreams } from './active-streams.js';
 import { STREAM_SHUTDOWN_GRACE_MS } from './shutdown.js';
+import { newTrace, RequestLogBuffer, type RequestLogLine, type RequestTrace } from './request-log.js';
+import { UsageTracker } from './usage/tracker.js';
+import { ConfigReloader, type ConfigSource } from './config-reload.js';
+import { dashboardRoutes } from './dashboard/routes.js';
 
 export interface ServerDeps {
   config: Config;
@@ -34,11 +38,35 @@ export interface ServerDeps {
   logger?: boolean | Record<string, unknown>;
   /** Revokes a removed account's refresh token (management API); default: the configured issuer's /oauth/revoke. */
   revoke?: (refreshToken: string) => Promise<void>;
+  /** How to re-read the config (the command's loader); with a config file, edits and PUT /v0/management/config are applied live. */
+  configSource?: ConfigSource;
+  /** Debounce of the config file watcher (default 300 ms). */
+  reloadDebounceMs?: number;
+  /** Called after a reloaded config was applied (e.g. to set the level of loggers made before). */
+  onConfigApplied?: (config: Config) => void;
+  /** Usage per account and model (default: in memory only, no history). */
+  usage?: UsageTracker;
+  /** How many request-log lines GET /v0/management/logs can return (default 1000). */
+  requestLogLines?: number;
   /** How long close() waits for streams in progress to send their ending; default 1000 ms. */
   streamShutdownGraceMs?: number;
 }
 
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What the request did (model, account, attempts, tokens), for the request log and usage. */
+    trace: RequestTrace;
+    /** Ms from the request's arrival to the first byte of the response (headers), once sent. */
+    ttfbMs: number | null;
+  }
+}
+
+/** Management and dashboard calls are logged at debug and kept out of the request-log buffer (the dashboard polls). */
+function isOperatorRoute(route: string): boolean {
+  return route.startsWith('/v0/management') || route.startsWith('/dashboard');
+}
 
 function loggerOptions(logger: ServerDeps['logger'], debug: boolean): FastifyServerOptions['logger'] {
   if (logger === false) return false;
@@ -60,11 +88,45 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   const metrics = createMetrics(() => pool.size());
   const accountLabel = cachedAccountLabel();
+  const usage = deps.usage ?? new UsageTracker(clock, null, app.log);
+  // the running config: the keys config/live.ts lists change on reload, the others stay
+  let running = config;
+  const requestLog = new RequestLogBuffer(deps.requestLogLines);
+  app.decorateRequest('trace', null as unknown as RequestTrace);
+  app.decorateRequest('ttfbMs', null);
+  app.addHook('onRequest', async (req) => {
+    req.trace = newTrace();
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    req.ttfbMs ??= reply.elapsedTime;
+    return payload;
+  });
   const handlers = createHandlerDeps(deps, {
     log: app.log,
     onAttempt: (accountId, outcome) => metrics.upstreamAttempts.inc({ account: accountLabel(accountId), outcome }),
   });
   const streams = new ActiveStreams(metrics.activeStreams);
+  const reloader = deps.configSource
+    ? new ConfigReloader({
+        source: deps.configSource,
+        running: config,
+        clock,
+        log: app.log,
+        debounceMs: deps.reloadDebounceMs,
+        apply(next) {
+          running = next;
+          pool.updateConfig(next);
+          handlers.catalog.setAliases(next.modelAliases);
+          handlers.claudeModels = next.claudeModels;
+          app.log.level = next.debug ? 'debug' : 'info';
+          deps.onConfigApplied?.(next);
+        },
+      })
+    : null;
+  if (reloader) {
+    app.addHook('onReady', async () => reloader.watch());
+    app.addHook('onClose', async () => reloader.close());
+  }
   const ctx: RouteContext = { handlers, streams };
 
   // close(): refuse new requests, end every stream in progress with an error event, then fastify closes the connections
@@ -92,12 +154,36 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return wantsAnthropicErrors(req) ? sendAnthropicError(reply, notFound) : sendApiError(reply, notFound);
   });
 
+  // one line per request: the log, the buffer behind GET /v0/management/logs, and usage
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
-    const line = { method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
-    if (QUIET_ROUTES.has(route)) req.log.debug(line, 'request');
-    else req.log.info(line, 'request');
+    const status = reply.statusCode;
+    metrics.requests.inc({ route, method: req.method, status: String(status) });
+    const t = req.trace;
+    const line: RequestLogLine = {
+      time: new Date(clock.now()).toISOString(),
+      method: req.method,
+      route,
+      url: req.url.split('?')[0]!,
+      status,
+      latencyMs: Math.round(reply.elapsedTime),
+      ttfbMs: req.ttfbMs === null ? null : Math.round(req.ttfbMs),
+      model: t.model ?? null,
+      account: t.accountId === undefined ? null : accountLabel(t.accountId),
+      tokensIn: t.inputTokens ?? null,
+      tokensOut: t.outputTokens ?? null,
+      retries: Math.max(0, t.attempts - 1),
+    };
+    const { time: _time, ...fields } = line;
+    if (QUIET_ROUTES.has(route) || isOperatorRoute(route)) {
+      req.log.debug(fields, 'request');
+    } else {
+      req.log.info(fields, 'request');
+      requestLog.push(line);
+    }
+    if (t.accountId !== undefined && t.model !== undefined) {
+      usage.record({ accountId: t.accountId, model: t.model, inputTokens: t.inputTokens, outputTokens: t.outputTokens, error: status >= 400 || t.failedMidStream === true });
+    }
   });
 
   // liveness: 200 whenever the process serves
@@ -114,7 +200,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   await app.register(async (api) => {
-    registerClientAuth(api, config.apiKeys);
+    registerClientAuth(api, () => running.apiKeys);
     await api.register(chatCompletionsRoutes, ctx);
     await api.register(responsesRoutes, ctx);
     await api.register(messagesRoutes, ctx);
@@ -135,7 +221,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       clock,
       revoke: deps.revoke ?? ((token) => tokens.revoke(token)),
       log: app.log,
+      usage,
+      requestLog,
+      config: () => running,
+      reloader,
     });
+    await app.register(dashboardRoutes, { allowRemote: config.management.allowRemote });
   }
 
   return app;

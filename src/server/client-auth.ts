@@ -35,11 +35,21 @@ export function presentedKey(req: Pick<FastifyRequest, 'headers'>): string | und
   return undefined;
 }
 
-/** Adds an onRequest hook to `app` (an encapsulated scope) that rejects requests without a valid key. */
-export function registerClientAuth(app: FastifyInstance, keys: readonly string[]): void {
-  if (keys.length === 0) return;
-  const matches = apiKeyMatcher(keys);
+/**
+ * Adds an onRequest hook to `app` (an encapsulated scope) that rejects requests without a valid
+ * key. `keys` is asked on every request (a config reload may change them; the matcher is rebuilt
+ * only when the list changes). No keys: no check.
+ */
+export function registerClientAuth(app: FastifyInstance, keys: () => readonly string[]): void {
+  let current: readonly string[] | undefined;
+  let matches: (presented: string) => boolean = () => false;
   app.addHook('onRequest', async (req) => {
+    const list = keys();
+    if (list.length === 0) return;
+    if (list !== current) {
+      current = list;
+      matches = apiKeyMatcher(list);
+    }
     const key = presentedKey(req);
     if (key === undefined) {
       throw new AuthenticationError('Missing API key. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>".');

@@ -67,7 +67,17 @@ export class ModelCatalog {
   /** The last list each plan answered (a plan that fails a later fetch keeps contributing it). */
   private readonly byPlan = new Map<string, BackendModel[]>();
 
-  constructor(private readonly opts: ModelCatalogOptions) {}
+  private aliases: Record<string, string>;
+
+  constructor(private readonly opts: ModelCatalogOptions) {
+    this.aliases = opts.aliases;
+  }
+
+  /** New `model-aliases` (config reload): used from the next request on, the cached list included. */
+  setAliases(aliases: Record<string, string>): void {
+    this.aliases = aliases;
+    if (this.cache) this.cache = { ...this.cache, list: openAIList(this.cache.slugs, aliases, this.opts.effortSuffixes ?? [], Math.floor(this.cache.fetchedAt / 1000)) };
+  }
 
   /** The backend's model objects (its own format, for Codex clients), from cache when fresh. */
   async backendModels(signal?: AbortSignal): Promise<BackendModel[]> {
@@ -87,7 +97,7 @@ export class ModelCatalog {
    * 404 `model_not_found` (upstream/api-error.ts).
    */
   async resolve(requested: string, signal?: AbortSignal): Promise<ResolvedModel> {
-    const model = this.opts.aliases[requested] ?? requested;
+    const model = this.aliases[requested] ?? requested;
     let slugs: ReadonlySet<string> | undefined;
     try {
       slugs = (await this.entry(signal)).slugs;
@@ -97,7 +107,7 @@ export class ModelCatalog {
     if (slugs?.has(model)) return { model };
     const split = splitEffortSuffix(model);
     if (!split) return { model };
-    return { model: this.opts.aliases[split.base] ?? split.base, effort: split.effort };
+    return { model: this.aliases[split.base] ?? split.base, effort: split.effort };
   }
 
   /**
@@ -178,7 +188,7 @@ export class ModelCatalog {
         'the Codex backend listed no models: requests are still forwarded, but the backend may hide models from an old codex.client-version (raise it to the current Codex CLI version)',
       );
     }
-    const list = openAIList(slugs, this.opts.aliases, this.opts.effortSuffixes ?? [], Math.floor(fetchedAt / 1000));
+    const list = openAIList(slugs, this.aliases, this.opts.effortSuffixes ?? [], Math.floor(fetchedAt / 1000));
     const entry = { models, fetchedAt, slugs, list };
     this.cache = entry;
     return entry;

@@ -4,7 +4,9 @@
  * it loaded. Used by `cliproxy serve` and `cliproxy demo`.
  */
 import type { Writable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { ConfigSource } from './config-reload.js';
+import pretty from 'pino-pretty';
 import type { Logger } from '../accounts/logger.js';
 import { silentLogger } from '../accounts/logger.js';
 import { createRuntime, type Runtime } from '../app/runtime.js';
@@ -14,6 +16,8 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { buildServer } from './app.js';
 import { assertHostAllowed } from './host-policy.js';
 import { formatUrl } from './url.js';
+import { usagePersistenceFor } from './usage/persistence-for-config.js';
+import { UsageTracker } from './usage/tracker.js';
 import { hashKeyInConfigFile, isManagementKeyHash } from './management/key.js';
 
 export interface StartServerDeps {
@@ -26,6 +30,10 @@ export interface StartServerDeps {
   runtime?: Runtime;
   /** false disables request logs (tests). */
   logs?: boolean;
+  /** How to re-read the config: with a config file, edits are then applied live (hot reload). */
+  configSource?: ConfigSource;
+  /** Debounce of the config file watcher (default 300 ms). */
+  reloadDebounceMs?: number;
 }
 
 export interface ServerHandle {
@@ -78,6 +86,12 @@ async function hashManagementKeyAtStart(config: Config, stderr: Writable): Promi
   }
 }
 
+/** JSON lines, or pino-pretty's coloured lines when the logs go to a terminal. */
+function logStream(stderr: Writable & { isTTY?: boolean }): Writable {
+  if (stderr.isTTY !== true) return stderr;
+  return pretty({ destination: stderr, colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+}
+
 export async function startServer(configIn: Config, deps: StartServerDeps): Promise<ServerHandle> {
   assertHostAllowed(configIn.host, configIn.apiKeys);
   const { config, hashedInto } = await hashManagementKeyAtStart(configIn, deps.stderr);
@@ -93,19 +107,30 @@ export async function startServer(configIn: Config, deps: StartServerDeps): Prom
     flushToStderr();
     throw err;
   }
+  const usage = new UsageTracker(clock, await usagePersistenceFor(config, clock), poolLog.log);
+  await usage.start();
   let app: FastifyInstance;
+  let poolLogger: FastifyBaseLogger | undefined;
   try {
     app = await buildServer({
+      usage,
+      configSource: deps.configSource,
+      reloadDebounceMs: deps.reloadDebounceMs,
+      onConfigApplied: (next) => {
+        if (poolLogger) poolLogger.level = next.debug ? 'debug' : 'info';
+      },
       config,
       pool: runtime.pool,
       upstream: runtime.upstream,
       clock,
-      logger: deps.logs === false ? false : { stream: deps.stderr },
+      logger: deps.logs === false ? false : { stream: logStream(deps.stderr) },
     });
-    poolLog.setTarget(app.log.child({ component: 'pool' }));
+    poolLogger = app.log.child({ component: 'pool' });
+    poolLog.setTarget(poolLogger);
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     flushToStderr();
+    await usage.close();
     if (ownsRuntime) await runtime.close();
     throw err;
   }
@@ -130,6 +155,7 @@ export async function startServer(configIn: Config, deps: StartServerDeps): Prom
     close() {
       closing ??= (async () => {
         await app.close();
+        await usage.close();
         if (ownsRuntime) await runtime.close();
       })();
       return closing;

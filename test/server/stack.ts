@@ -14,6 +14,7 @@ import type { Config } from '../../src/config/schema.js';
 import { startSandbox, type MintedAccount, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
 import { buildServer, type ServerDeps } from '../../src/server/app.js';
 import type { AccountStore } from '../../src/accounts/store.js';
+import type { Credential } from '../../src/accounts/credential.js';
 import { systemClock, type Clock } from '../../src/util/clock.js';
 
 export interface Stack {
@@ -39,6 +40,12 @@ export interface StackOptions {
   clock?: Clock;
 }
 
+/** The credential a login would have stored for an account minted in the sandbox. */
+export function credentialOf(m: MintedAccount): Credential {
+  const tokens = { idToken: m.idToken, accessToken: m.accessToken, refreshToken: m.refreshToken, tokenType: 'Bearer', expiresIn: m.expiresIn };
+  return credentialFromTokens(tokens, 'import', Date.now());
+}
+
 export function testConfig(sandbox: Sandbox, dir: string): Config {
   const config = loadConfig({ env: {}, cwd: dir, flags: { authDir: dir, host: '127.0.0.1', port: 0 } });
   config.codex.issuer = sandbox.issuer;
@@ -55,8 +62,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   for (let i = 0; i < (opts.accounts ?? 1); i++) {
     const minted = sandbox.mintAccount({ email: `user${i}@example.com` });
     accounts.push(minted);
-    const tokens = { idToken: minted.idToken, accessToken: minted.accessToken, refreshToken: minted.refreshToken, tokenType: 'Bearer', expiresIn: minted.expiresIn };
-    await store.save(credentialFromTokens(tokens, 'import', Date.now()));
+    await store.save(credentialOf(minted));
   }
   const config = testConfig(sandbox, dir);
   config.apiKeys = opts.apiKeys ?? [];

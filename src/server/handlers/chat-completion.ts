@@ -42,7 +42,9 @@ export async function handleChatCompletion(deps: HandlerDeps, rawBody: unknown, 
 
 async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ChatCompletionOutcome> {
   const req = parseChatCompletionRequest(rawBody);
+  if (call.trace) call.trace.model = req.model;
   const { model, effort } = await deps.catalog.resolve(req.model, call.signal);
+  if (call.trace) call.trace.model = model;
   const { body, dropped, notes } = chatToResponses(req, { model, effort, reasoningSummary: deps.reasoningSummary, sessionId: call.sessionId });
   if (dropped.length) deps.log.debug({ dropped }, 'dropped parameters the Codex backend does not accept');
   for (const note of notes) deps.log.debug({ note }, 'left out of the conversation sent upstream');
@@ -53,7 +55,7 @@ async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOpt
   const init = { id: newCompletionId(), model: req.model, created: Math.floor(deps.clock.now() / 1000), legacyFunctions: usesLegacyFunctions(req) };
 
   if (!req.stream) {
-    const events = await collectResponse(deps, body, { affinityKey, signal: call.signal, sessionId });
+    const events = await collectResponse(deps, body, { affinityKey, signal: call.signal, sessionId, trace: call.trace });
     return { kind: 'json', completion: chatCompletionFromEvents(events, init) };
   }
 
@@ -62,7 +64,7 @@ async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOpt
     deps,
     { affinityKey, signal: call.signal },
     body,
-    { signal: call.signal, sessionId },
+    { signal: call.signal, sessionId, trace: call.trace },
     () => new ChatSseTranslator(createChatStreamState({ ...init, includeUsage })),
     'started',
   );

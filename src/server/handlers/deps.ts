@@ -4,6 +4,7 @@ import type { Config } from '../../config/schema.js';
 import type { UpstreamClient } from '../../upstream/types.js';
 import type { Clock } from '../../util/clock.js';
 import { ModelCatalog } from '../model-catalog.js';
+import type { RequestTrace } from '../request-log.js';
 
 /** What the request handlers need; the server and `cliproxy exec` build it with createHandlerDeps. */
 export interface HandlerDeps {
@@ -52,4 +53,6 @@ export interface CallOptions {
   sessionId?: string;
   /** A Codex client's own headers, forwarded upstream unchanged (/v1/responses only). */
   upstreamHeaders?: Readonly<Record<string, string>>;
+  /** Filled in as the call goes (model, attempts, account, tokens) for the request log and usage. */
+  trace?: RequestTrace;
 }

@@ -119,15 +119,17 @@ async function responses(deps: HandlerDeps, rawBody: unknown, call: CallOptions)
   const input = rawBody as Record<string, unknown>;
   // validates `model` (and the rest) before the catalog is asked
   const { body, dropped, clientWantsStream } = fixResponsesRequest(input);
+  if (call.trace) call.trace.model = body['model'] as string;
   const { model, effort } = await deps.catalog.resolve(body['model'] as string, call.signal);
   body['model'] = model;
+  if (call.trace) call.trace.model = model;
   // the suffix is the client's explicit choice (`gpt-5-high`): it sets the effort
   if (effort) body['reasoning'] = { ...(isRecord(body['reasoning']) ? body['reasoning'] : {}), effort };
   if (dropped.length) deps.log.debug({ dropped }, 'dropped parameters the Codex backend does not accept');
 
   const affinityKey = affinityKeyOf({ promptCacheKey: body['prompt_cache_key'], user: input['user'] }, call.sessionId);
   const sessionId = typeof body['prompt_cache_key'] === 'string' ? (body['prompt_cache_key'] as string) : call.sessionId;
-  const attemptCall = { signal: call.signal, sessionId, upstreamHeaders: call.upstreamHeaders };
+  const attemptCall = { signal: call.signal, sessionId, upstreamHeaders: call.upstreamHeaders, trace: call.trace };
 
   if (!clientWantsStream) {
     const events = await collectResponse(deps, body, { ...attemptCall, affinityKey });

@@ -63,6 +63,10 @@ export async function startAttempt(
   body: Record<string, unknown>,
   call: CallOptions,
 ): Promise<StartedAttempt> {
+  if (call.trace) {
+    call.trace.accountId = account.accountId;
+    call.trace.attempts++;
+  }
   let stream: UpstreamStream;
   try {
     stream = await deps.upstream.responses(account.auth, body, { signal: call.signal, sessionId: call.sessionId, headers: call.upstreamHeaders });

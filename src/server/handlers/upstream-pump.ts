@@ -17,6 +17,7 @@
 import { Readable } from 'node:stream';
 import type { Attempt, AccountRequest } from '../../accounts/pool.js';
 import type { AttemptResult } from '../../accounts/attempt.js';
+import type { RequestTrace } from '../request-log.js';
 import { UpstreamFailure, type UpstreamReader, type UpstreamStream } from '../../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { asUpstreamFailure, midStreamFailure, reportFailure, startAttempt, type MidStreamFailure, type StartedAttempt } from './upstream-events.js';
@@ -73,6 +74,8 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> {
     readonly translator: T,
     private readonly deps: HandlerDeps,
     private readonly signal: AbortSignal,
+    /** The request's trace: the attempt's tokens and a failure after the first byte go there too. */
+    private readonly trace?: RequestTrace,
   ) {
     this.stream = started.stream;
     this.reader = this.stream.read({
@@ -279,8 +282,16 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> {
   private settle(attempt: Attempt<unknown>): void {
     const result = { ...this.translator.result(), usage: this.stream.usage };
     const inBand = this.translator.failedInBand;
+    this.traceOutcome(result, inBand !== undefined);
     if (inBand) attempt.fail(inBand, result);
     else attempt.finish(result);
+  }
+
+  private traceOutcome(result: AttemptResult, failed: boolean): void {
+    if (!this.trace) return;
+    this.trace.inputTokens = result.inputTokens;
+    this.trace.outputTokens = result.outputTokens;
+    if (failed) this.trace.failedMidStream = true;
   }
 
   private endWithFailure(): void {
@@ -293,7 +304,9 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> {
     const mid: MidStreamFailure = midStreamFailure(this.deps, this.failure);
     this.emit(this.translator.failureEnding(mid));
     this.end();
-    attempt.fail(mid.failure ?? this.failure, { ...this.translator.result(), usage: this.stream.usage });
+    const result = { ...this.translator.result(), usage: this.stream.usage };
+    this.traceOutcome(result, true);
+    attempt.fail(mid.failure ?? this.failure, result);
   }
 
   private cancelUpstream(): void {
@@ -324,7 +337,7 @@ export function openPumped<T extends StreamTranslator>(
 ): Promise<Attempt<UpstreamPump<T>>> {
   return deps.pool.open(req, async ({ account }) => {
     const started = await startAttempt(deps, account, body, call);
-    const pump = new UpstreamPump(started, translator(), deps, call.signal);
+    const pump = new UpstreamPump(started, translator(), deps, call.signal, call.trace);
     try {
       await pump.readUntil(until);
     } catch (err) {

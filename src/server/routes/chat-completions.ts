@@ -11,6 +11,7 @@ export const chatCompletionsRoutes: FastifyPluginAsync<RouteContext> = async (ap
     const outcome = await handleChatCompletion(ctx.handlers, req.body, {
       signal: controller.signal,
       sessionId: sessionHeaderOf(req.headers),
+      trace: req.trace,
     });
     if (outcome.kind === 'json') return outcome.completion;
     ctx.streams.track(reply.raw, { stop: () => outcome.stop(SHUTDOWN_ERROR) });

@@ -14,6 +14,7 @@ export const responsesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
         signal: controller.signal,
         sessionId: sessionHeaderOf(req.headers),
         upstreamHeaders: codexClientHeaders(req.headers),
+        trace: req.trace,
       });
       if (outcome.kind === 'json') return outcome.response;
       ctx.streams.track(reply.raw, { stop: () => outcome.stop(SHUTDOWN_ERROR.code, SHUTDOWN_ERROR.message) });
