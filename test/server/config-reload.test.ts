@@ -42,7 +42,7 @@ const logLines = (): LogLine[] =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as LogLine);
 
-function writeConfig(extra: string[], port = 0): void {
+function writeConfig(extra: string[], port = 0, transientSeconds = 0): void {
   const lines = [
     `port: ${port}`,
     `auth-dir: ${JSON.stringify(path.join(root, 'auth'))}`,
@@ -50,7 +50,7 @@ function writeConfig(extra: string[], port = 0): void {
     `  issuer: ${JSON.stringify(sandbox.issuer)}`,
     `  base-url: ${JSON.stringify(sandbox.baseUrl)}`,
     'cooldown:',
-    '  transient-seconds: 0',
+    `  transient-seconds: ${transientSeconds}`,
     ...extra,
   ];
   writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o640 });
@@ -164,6 +164,20 @@ describe('editing config.yaml while serving', () => {
     // debug: /healthz request lines are logged at debug level now
     await fetch(`${s.url}/healthz`);
     expect(logLines().some((l) => l.level === 20 && l.msg === 'request')).toBe(true);
+
+    // cooldown: a 500 now rests the account for 60 s, so fill-first moves on to the second one
+    const reloadsBefore = logLines().filter((l) => l.msg.startsWith('config reloaded')).length;
+    writeConfig(['request-retry: 2', 'debug: true', 'routing:', '  strategy: fill-first', '  session-affinity: false', 'model-aliases:', '  my-model: gpt-5'], 0, 60);
+    await until('the cooldown reload', () => logLines().filter((l) => l.msg.startsWith('config reloaded')).length > reloadsBefore);
+    expect(logLines().filter((l) => l.msg.startsWith('config reloaded')).at(-1)!.keys).toEqual(['cooldown']);
+    sandbox.addFault({ kind: 'status', status: 500, times: 1 });
+    expect(await ask('gpt-5')).toBe(200);
+    const first = s.runtime.pool.snapshot().find((a) => a.accountId === accounts[0]!.accountId)!;
+    expect(first.state).toBe('cooling');
+    expect(first.cooldownUntil! - Date.now()).toBeGreaterThan(50_000);
+    sandbox.resetStats();
+    for (let i = 0; i < 2; i++) expect(await ask('gpt-5')).toBe(200);
+    expect(sandbox.stats(accounts[1]!.accountId).requests).toBe(2);
   });
 
   it('an invalid edit keeps the running config and logs the key path and reason; restart-only keys say so', async () => {
