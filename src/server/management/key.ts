@@ -37,7 +37,12 @@ export class ManagementKeyVerifier {
   private constructor(hash: string) {
     const m = HASH_RE.exec(hash);
     if (!m) throw new Error('not a management key hash');
-    this.params = { n: Number(m[1]), r: Number(m[2]), p: Number(m[3]), salt: Buffer.from(m[4]!, 'base64url'), hash: Buffer.from(m[5]!, 'base64url') };
+    const [n, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    // a stored hash with absurd parameters would make every check slow or fail: refuse it at start
+    if (!(n >= 1024 && n <= 1 << 20 && (n & (n - 1)) === 0 && r >= 1 && r <= 32 && p >= 1 && p <= 16)) {
+      throw new Error('remote-management.secret-key: the scrypt parameters of the stored hash are out of range (N a power of two 1024…1048576, r 1…32, p 1…16)');
+    }
+    this.params = { n, r, p, salt: Buffer.from(m[4]!, 'base64url'), hash: Buffer.from(m[5]!, 'base64url') };
   }
 
   /** From the configured value: a hash is used as it is, a plain key is hashed first. */
