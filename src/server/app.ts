@@ -24,7 +24,7 @@ import { ManagementKeyVerifier } from './management/key.js';
 import { TokenClient } from '../auth/token-client.js';
 import { ActiveStreams } from './active-streams.js';
 import { STREAM_SHUTDOWN_GRACE_MS } from './shutdown.js';
-import { newTrace, RequestLogBuffer, type RequestLogLine, type RequestTrace } from './request-log.js';
+import { registerRequestLog } from './request-log.js';
 import { UsageTracker } from './usage/tracker.js';
 import { ConfigReloader, type ConfigSource } from './config-reload.js';
 import { dashboardRoutes } from './dashboard/routes.js';
@@ -54,18 +54,9 @@ export interface ServerDeps {
 
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** What the request did (model, account, attempts, tokens), for the request log and usage. */
-    trace: RequestTrace;
-    /** Ms from the request's arrival to the first byte of the response (headers), once sent. */
-    ttfbMs: number | null;
-  }
-}
-
-/** Management and dashboard calls are logged at debug and kept out of the request-log buffer (the dashboard polls). */
-function isOperatorRoute(route: string): boolean {
-  return route.startsWith('/v0/management') || route.startsWith('/dashboard');
+/** Routes logged at debug and kept out of the request-log buffer: probes, metrics, and the management API and dashboard (which poll). */
+function isQuietRoute(route: string): boolean {
+  return QUIET_ROUTES.has(route) || route.startsWith('/v0/management') || route.startsWith('/dashboard');
 }
 
 function loggerOptions(logger: ServerDeps['logger'], debug: boolean): FastifyServerOptions['logger'] {
@@ -91,16 +82,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const usage = deps.usage ?? new UsageTracker(clock, null, app.log);
   // the running config: the keys config/live.ts lists change on reload, the others stay
   let running = config;
-  const requestLog = new RequestLogBuffer(deps.requestLogLines);
-  app.decorateRequest('trace', null as unknown as RequestTrace);
-  app.decorateRequest('ttfbMs', null);
-  app.addHook('onRequest', async (req) => {
-    req.trace = newTrace();
-  });
-  app.addHook('onSend', async (req, reply, payload) => {
-    req.ttfbMs ??= reply.elapsedTime;
-    return payload;
-  });
+  const requestLog = registerRequestLog(app, { clock, accountLabel, usage, isQuiet: isQuietRoute, capacity: deps.requestLogLines });
   const handlers = createHandlerDeps(deps, {
     log: app.log,
     onAttempt: (accountId, outcome) => metrics.upstreamAttempts.inc({ account: accountLabel(accountId), outcome }),
@@ -154,36 +136,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return wantsAnthropicErrors(req) ? sendAnthropicError(reply, notFound) : sendApiError(reply, notFound);
   });
 
-  // one line per request: the log, the buffer behind GET /v0/management/logs, and usage
   app.addHook('onResponse', async (req, reply) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    const status = reply.statusCode;
-    metrics.requests.inc({ route, method: req.method, status: String(status) });
-    const t = req.trace;
-    const line: RequestLogLine = {
-      time: new Date(clock.now()).toISOString(),
-      method: req.method,
-      route,
-      url: req.url.split('?')[0]!,
-      status,
-      latencyMs: Math.round(reply.elapsedTime),
-      ttfbMs: req.ttfbMs === null ? null : Math.round(req.ttfbMs),
-      model: t.model ?? null,
-      account: t.accountId === undefined ? null : accountLabel(t.accountId),
-      tokensIn: t.inputTokens ?? null,
-      tokensOut: t.outputTokens ?? null,
-      retries: Math.max(0, t.attempts - 1),
-    };
-    const { time: _time, ...fields } = line;
-    if (QUIET_ROUTES.has(route) || isOperatorRoute(route)) {
-      req.log.debug(fields, 'request');
-    } else {
-      req.log.info(fields, 'request');
-      requestLog.push(line);
-    }
-    if (t.accountId !== undefined && t.model !== undefined) {
-      usage.record({ accountId: t.accountId, model: t.model, inputTokens: t.inputTokens, outputTokens: t.outputTokens, error: status >= 400 || t.failedMidStream === true });
-    }
+    metrics.requests.inc({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) });
   });
 
   // liveness: 200 whenever the process serves

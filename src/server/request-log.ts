@@ -6,6 +6,19 @@
  * The account appears only as its label (8 hex of sha256 of the account id), never the email.
  */
 
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../util/clock.js';
+import type { UsageTracker } from './usage/tracker.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What the request did (model, account, attempts, tokens), for the request log and usage. */
+    trace: RequestTrace;
+    /** Ms from the request's arrival to the first byte of the response (headers), once sent. */
+    ttfbMs: number | null;
+  }
+}
+
 /** What a request did, filled in by the handlers; no secrets. */
 export interface RequestTrace {
   /** The upstream model (after aliases), else the model the client asked for. */
@@ -55,4 +68,61 @@ export class RequestLogBuffer {
   tail(n: number): RequestLogLine[] {
     return n <= 0 ? [] : this.lines.slice(-n);
   }
+}
+
+export interface RequestLogOptions {
+  clock: Clock;
+  accountLabel(accountId: string): string;
+  usage: UsageTracker;
+  /** Routes logged at debug level and not kept in the buffer. */
+  isQuiet(route: string): boolean;
+  /** Lines kept for GET /v0/management/logs (default 1000). */
+  capacity?: number;
+}
+
+/**
+ * Gives every request a trace, notes when its first byte goes out, and when it is done writes
+ * its log line, keeps it in the buffer (returned) and counts it in the usage.
+ */
+export function registerRequestLog(app: FastifyInstance, opts: RequestLogOptions): RequestLogBuffer {
+  const buffer = new RequestLogBuffer(opts.capacity);
+  app.decorateRequest('trace', null as unknown as RequestTrace);
+  app.decorateRequest('ttfbMs', null);
+  app.addHook('onRequest', async (req) => {
+    req.trace = newTrace();
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    req.ttfbMs ??= reply.elapsedTime;
+    return payload;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    const t = req.trace;
+    const line: RequestLogLine = {
+      time: new Date(opts.clock.now()).toISOString(),
+      method: req.method,
+      route,
+      url: req.url.split('?')[0]!,
+      status,
+      latencyMs: Math.round(reply.elapsedTime),
+      ttfbMs: req.ttfbMs === null ? null : Math.round(req.ttfbMs),
+      model: t.model ?? null,
+      account: t.accountId === undefined ? null : opts.accountLabel(t.accountId),
+      tokensIn: t.inputTokens ?? null,
+      tokensOut: t.outputTokens ?? null,
+      retries: Math.max(0, t.attempts - 1),
+    };
+    const { time: _time, ...fields } = line;
+    if (opts.isQuiet(route)) {
+      req.log.debug(fields, 'request');
+    } else {
+      req.log.info(fields, 'request');
+      buffer.push(line);
+    }
+    if (t.accountId !== undefined && t.model !== undefined) {
+      opts.usage.record({ accountId: t.accountId, model: t.model, inputTokens: t.inputTokens, outputTokens: t.outputTokens, error: status >= 400 || t.failedMidStream === true });
+    }
+  });
+  return buffer;
 }
