@@ -37,8 +37,8 @@ function reloader(load: (c?: ConfigFile) => Config) {
 describe('diffConfig', () => {
   it('separates live keys from restart-only keys; withLiveKeys keeps the running values of the latter', () => {
     const a = configWith('port: 1000\napi-keys: [key-aaaa-0001]\n').load();
-    const b = configWith('port: 2000\napi-keys: [key-bbbb-0002]\nrequest-retry: 1\nstore:\n  postgres-table: other\n').load();
-    expect(diffConfig(a, b)).toEqual({ live: ['apiKeys', 'requestRetry'], restart: ['port', 'store'] });
+    const b = configWith('port: 2000\napi-keys: [key-bbbb-0002]\nrequest-retry: 1\nclaude-models:\n  claude-x: gpt-5\nstore:\n  postgres-table: other\n').load();
+    expect(diffConfig(a, b)).toEqual({ live: ['apiKeys', 'claudeModels', 'requestRetry'], restart: ['port', 'store'] });
     const merged = withLiveKeys(a, b);
     expect([merged.port, merged.apiKeys, merged.requestRetry, merged.store.postgresTable]).toEqual([1000, ['key-bbbb-0002'], 1, 'cliproxy_accounts']);
   });

@@ -84,6 +84,19 @@ describe('request log and usage on one server', () => {
     for (const a of stack.accounts) {
       for (const secret of [a.email, a.accessToken, a.refreshToken, API_KEY, 'not-a-key-00000']) expect(logs).not.toContain(secret);
     }
+
+    // the Anthropic Messages route fills the same fields
+    const msg = await fetch(`${stack.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'gpt-5', max_tokens: 100, messages: [{ role: 'user', content: 'Return OK.' }] }),
+    });
+    expect(msg.status).toBe(200);
+    await msg.json();
+    const messages = requestLines().at(-1)!;
+    expect(messages).toMatchObject({ route: '/v1/messages', status: 200, model: 'gpt-5', retries: 0 });
+    expect(labels).toContain(messages.account);
+    expect(messages.tokensIn).toBeGreaterThan(0);
   });
 
   it('GET /v0/management/logs?tail=N returns the last N request lines; management calls stay out of it', async () => {

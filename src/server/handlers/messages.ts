@@ -85,6 +85,7 @@ export async function handleCountTokens(deps: HandlerDeps, rawBody: unknown, sig
 export async function handleMessages(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<MessagesOutcome> {
   const { req, translated } = await prepare(deps, parseMessagesRequest(rawBody), call.signal);
   const { body, limits, thinking } = translated;
+  if (call.trace) call.trace.model = body['model'] as string;
   const affinityKey = affinityKeyOf({ promptCacheKey: translated.affinityKey }, call.sessionId);
   const sessionId = translated.affinityKey ?? call.sessionId;
   const state = createMessagesStreamState({
@@ -97,14 +98,14 @@ export async function handleMessages(deps: HandlerDeps, rawBody: unknown, call: 
   });
 
   if (!req.stream) {
-    const events = await collectResponse(deps, body, { affinityKey, signal: call.signal, sessionId });
+    const events = await collectResponse(deps, body, { affinityKey, signal: call.signal, sessionId, trace: call.trace });
     const out: AnthropicStreamEvent[] = [];
     for (const ev of events) out.push(...messagesEventsForEvent(state, ev));
     out.push(...finishMessagesStream(state));
     return { kind: 'json', message: messageFromStreamEvents(out) };
   }
 
-  const attempt = await openPumped(deps, { affinityKey, signal: call.signal }, body, { signal: call.signal, sessionId }, () => new MessagesSseTranslator(state), 'started');
+  const attempt = await openPumped(deps, { affinityKey, signal: call.signal }, body, { signal: call.signal, sessionId, trace: call.trace }, () => new MessagesSseTranslator(state), 'started');
   const pump = attempt.upstream;
   return {
     kind: 'stream',

@@ -19,7 +19,7 @@ function sessionOf(headers: Record<string, string | string[] | undefined>): stri
 export const messagesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   app.post('/v1/messages', async (req, reply) => {
     const controller = abortOnClientClose(reply);
-    const outcome = await handleMessages(ctx.handlers, req.body, { signal: controller.signal, sessionId: sessionOf(req.headers) });
+    const outcome = await handleMessages(ctx.handlers, req.body, { signal: controller.signal, sessionId: sessionOf(req.headers), trace: req.trace });
     if (outcome.kind === 'json') return outcome.message;
     ctx.streams.track(reply.raw, { stop: () => outcome.stop({ status: 503, message: SHUTDOWN_ERROR.message }) });
     return sendSse(reply, outcome.body);
