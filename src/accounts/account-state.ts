@@ -42,8 +42,14 @@ export interface AccountStatus extends AccountCounters {
   usage: UsageSnapshot | null;
 }
 
-/** A token within this many ms of its expiry is not handed out before a refresh. */
+/**
+ * A token within this many ms of its expiry is not handed out before a refresh; for a token
+ * whose whole lifetime is short, a quarter of that lifetime (a 20-second token is not "always
+ * about to expire").
+ */
 export const HANDOUT_EXPIRY_MARGIN_MS = 30_000;
+/** Two refreshes of one account (proactive or before a request) are never closer than this. */
+export const MIN_REFRESH_INTERVAL_MS = 5_000;
 /** Codex also refreshes when the last refresh is older than 8 days. */
 export const MAX_REFRESH_AGE_MS = 8 * 24 * 3600 * 1000;
 
@@ -71,6 +77,17 @@ export class AccountEntry {
   private lastUsage: UsageSnapshot | null = null;
   private unsavedTokens: { accessToken: string; refreshToken: string } | null = null;
   private saveRetries = 0;
+  /** When this process last refreshed the account's tokens (ms since epoch; 0 = never; the refresher's slot). */
+  lastRefreshedAt = 0;
+  /**
+   * No proactive or before-a-request refresh until then (ms since epoch; the refresher's slot):
+   * set after a refresh returned a token that was already about to expire, so refreshing backs off instead of looping.
+   */
+  refreshNotBefore = 0;
+  /** The refresh-lock problem last warned about for this account (each is warned about once). */
+  lockProblemLogged: string | null = null;
+  /** The save problem last logged for this account (repeats go to debug until a save works). */
+  saveProblemLogged: string | null = null;
   /** Set while a refresh for this account is in flight (single-flight; the refresher's slot). */
   refreshing: Promise<void> | null = null;
   /** Cancels the scheduled proactive refresh (the refresher's slot). */
@@ -335,9 +352,26 @@ export function statusFromStored(stored: StoredAccount, now: number): AccountSta
   };
 }
 
+/** How long the access token lives from its refresh to its expiry, when both are known. */
+export function tokenLifetimeMs(c: Credential): number | undefined {
+  if (c.expiresAt === null || c.lastRefresh === null || c.expiresAt <= c.lastRefresh) return undefined;
+  return c.expiresAt - c.lastRefresh;
+}
+
+/** The margin before expiry within which a token is refreshed before use: min(30 s, lifetime / 4). */
+export function handoutMarginMs(c: Credential): number {
+  const lifetime = tokenLifetimeMs(c);
+  return lifetime === undefined ? HANDOUT_EXPIRY_MARGIN_MS : Math.min(HANDOUT_EXPIRY_MARGIN_MS, lifetime / 4);
+}
+
+/** True when the access token has expired (it cannot be used at all). */
+export function tokenExpired(c: Credential, now: number): boolean {
+  return c.expiresAt !== null && c.expiresAt <= now;
+}
+
 /** True when the access token must be refreshed before it is handed out. */
 export function tokenNeedsRefresh(c: Credential, now: number): boolean {
-  if (c.expiresAt !== null && c.expiresAt - now <= HANDOUT_EXPIRY_MARGIN_MS) return true;
+  if (c.expiresAt !== null && c.expiresAt - now <= handoutMarginMs(c)) return true;
   if (c.lastRefresh !== null && now - c.lastRefresh >= MAX_REFRESH_AGE_MS) return true;
   return false;
 }

@@ -1,5 +1,6 @@
 import { UpstreamFailure, type UpstreamAuth, type UsageSnapshot } from '../upstream/types.js';
 import type { AccountEntry } from './account-state.js';
+import { isClientFault } from './cooldowns.js';
 
 /**
  * One request's use of one account, from the moment the pool handed it out to its outcome.
@@ -86,6 +87,11 @@ export class Attempt<T> {
     if (this.settled) return;
     this.st = 'failed';
     this.entry.recordUsage(result.usage);
+    // the request's own fault (a response.failed about the input …): not the account's failure
+    if (isClientFault(failure)) {
+      if (this.opts.counted) this.entry.recordTokens(result.inputTokens, result.outputTokens);
+      return;
+    }
     if (this.opts.counted) {
       this.entry.recordFailure();
       this.entry.recordTokens(result.inputTokens, result.outputTokens);

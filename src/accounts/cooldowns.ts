@@ -1,5 +1,7 @@
 import type { Config } from '../config/schema.js';
-import type { UpstreamFailure } from '../upstream/types.js';
+import { ApiError } from '../errors.js';
+import { CLIENT_CAUSED_FAILURE_CODES } from '../upstream/api-error.js';
+import { UpstreamFailure } from '../upstream/types.js';
 
 /**
  * How long an account rests after a failed upstream call. Pure: the caller passes `now` and the
@@ -62,4 +64,23 @@ export function cooldownFor(failure: UpstreamFailure, now: number, backoffLevel:
     case 'response_failed':
       return null;
   }
+}
+
+/**
+ * True when the request itself caused the failure (the upstream's 400/413/422, or a
+ * response.failed about the client's input): the client gets a 4xx and the account is neither
+ * cooled down nor counted as failing.
+ */
+export function isRequestCaused(failure: UpstreamFailure): boolean {
+  if (failure.kind === 'bad_request') return true;
+  return failure.kind === 'response_failed' && failure.code !== undefined && CLIENT_CAUSED_FAILURE_CODES.has(failure.code);
+}
+
+/**
+ * A failure the request itself caused: a 4xx raised before or instead of the upstream call (a body
+ * that cannot be sent), the upstream's 400/413/422, a response.failed about the input.
+ */
+export function isClientFault(err: unknown): boolean {
+  if (err instanceof UpstreamFailure) return isRequestCaused(err);
+  return err instanceof ApiError && err.status < 500;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
-import { access, constants, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { access, chmod, constants, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
@@ -9,6 +9,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import type { Credential } from './credential.js';
 import { parseCredentialFile, serializeCredential } from './credential-file.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { NotRegularFileError, readRegularFile } from '../util/regular-file.js';
 import {
   breakLockIfUnchanged,
   DEFAULT_LOCK_FOREIGN_STALE_MS,
@@ -20,7 +21,7 @@ import {
   type ObservedLock,
   type StaleLimits,
 } from './lock-file.js';
-import { loadProblem, type AccountStore, type LoadProblem, type StoreListing, type StoredAccount } from './store.js';
+import { loadProblem, RefreshLockUnavailableError, type AccountStore, type LoadProblem, type StoreListing, type StoredAccount } from './store.js';
 
 /**
  * The default account store: one JSON file per account in the auth dir
@@ -53,9 +54,15 @@ export interface FileAccountStoreOptions {
   hostname?: string;
   /** Periodic re-scan for watch() where fs.watch is unreliable; default 1000 ms. */
   watchPollMs?: number;
+  /** Told when the store fixed something on its own (an auth dir others could read, tightened to owner-only). */
+  onWarning?: (message: string) => void;
 }
 
 const FILE_RE = /^codex-.*\.json$/;
+/** write-file-atomic's temp file for a token file: `<name>.<decimal>`, renamed over `<name>` once complete. */
+const TEMP_RE = /^(codex-.*\.json)\.\d+$/;
+/** A temp file (token or lock) younger than this may be a write in progress, maybe another process's: left alone. */
+const STALE_TEMP_MS = 5_000;
 
 export function accountIdHash(accountId: string): string {
   return createHash('sha256').update(accountId, 'utf8').digest('hex');
@@ -116,6 +123,9 @@ export class FileAccountStore implements AccountStore {
   private writable = false;
   /** The lock directory was created: lock attempts skip the checks until one fails. */
   private lockDirReady = false;
+  /** The directory's mode was checked (and tightened if others could access it). */
+  private modeChecked = false;
+  private readonly onWarning: (message: string) => void;
 
   constructor(opts: FileAccountStoreOptions) {
     this.dir = path.resolve(opts.dir);
@@ -125,6 +135,39 @@ export class FileAccountStore implements AccountStore {
     this.lockLimits = { foreignStaleMs: opts.lockStaleMs ?? DEFAULT_LOCK_FOREIGN_STALE_MS, hungMs: opts.lockHungMs ?? DEFAULT_LOCK_HUNG_MS };
     this.hostname = opts.hostname ?? hostname();
     this.pollMs = opts.watchPollMs ?? 1000;
+    this.onWarning = opts.onWarning ?? (() => undefined);
+  }
+
+  /**
+   * The token files are passwords: an existing auth dir that its group or others can access
+   * (0755, 0777 …) is tightened to owner-only (0700; a read-only 0555 becomes 0500) with a
+   * warning. One that cannot be tightened (another user owns it) is refused with the fix.
+   */
+  private async checkDirMode(): Promise<void> {
+    if (this.modeChecked) return;
+    let st;
+    try {
+      st = await stat(this.dir);
+    } catch {
+      return; // missing: created 0700 when first written
+    }
+    if (!st.isDirectory()) return;
+    if ((st.mode & 0o077) !== 0) {
+      const octal = (m: number) => (m & 0o777).toString(8).padStart(4, '0');
+      const tightened = st.mode & 0o700;
+      try {
+        await chmod(this.dir, tightened);
+      } catch (err) {
+        throw new CliError(
+          `The auth directory ${this.dir} is accessible to other users (mode ${octal(st.mode)}) and cannot be tightened (${errnoText(err)}). ` +
+            `Fix: chmod 700 ${this.dir} as its owner, or choose another directory with -auth-dir.`,
+        );
+      }
+      this.onWarning(
+        `The auth directory ${this.dir} was accessible to other users (mode ${octal(st.mode)}); tightened it to ${octal(tightened)}, since the token files in it are passwords.`,
+      );
+    }
+    this.modeChecked = true;
   }
 
   /** Creates the directory (0700) if needed and checks it can be written; throws CliError naming the fix. */
@@ -134,6 +177,7 @@ export class FileAccountStore implements AccountStore {
     } catch (err) {
       throw new CliError(`Cannot create the auth directory ${this.dir} (${errnoText(err)}). ${dirFix(this.dir)}`);
     }
+    await this.checkDirMode();
     try {
       const st = await stat(this.dir);
       if (!st.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
@@ -150,6 +194,7 @@ export class FileAccountStore implements AccountStore {
     try {
       const st = await stat(file);
       if (st.isDirectory()) return null;
+      if (!st.isFile()) return { file, reason: 'not a regular file (a FIFO, device or socket); it is never opened' };
       signature = statSignature(st);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -159,8 +204,9 @@ export class FileAccountStore implements AccountStore {
     if (cached?.signature === signature) return copyOf(cached.result);
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readRegularFile(file);
     } catch (err) {
+      if (err instanceof NotRegularFileError) return { file, reason: `${err.message}; it is never opened` };
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'EISDIR') return null; // removed meanwhile
       return { file, reason: `cannot read (${errnoText(err)})` };
@@ -186,6 +232,7 @@ export class FileAccountStore implements AccountStore {
   }
 
   private async scan(): Promise<ScannedFile[]> {
+    await this.checkDirMode();
     let names: string[];
     try {
       names = await readdir(this.dir);
@@ -197,6 +244,7 @@ export class FileAccountStore implements AccountStore {
       }
       throw new CliError(`Cannot read the auth directory ${this.dir} (${errnoText(err)}). ${dirFix(this.dir)}`);
     }
+    await this.settleTempFiles(names);
     const out: ScannedFile[] = [];
     const present = new Set<string>();
     for (const name of names.filter((n) => FILE_RE.test(n)).sort()) {
@@ -215,6 +263,45 @@ export class FileAccountStore implements AccountStore {
     }
     this.index = index;
     return out;
+  }
+
+  /**
+   * Temp files a killed process left behind (it died between writing and renaming). One that is
+   * complete (valid, checksum verified) and newer than the file it was meant to replace is the
+   * save the kill interrupted after its fsync: it is finished (renamed into place), so the
+   * refreshed tokens in it are not lost. Every other one is removed. Files younger than
+   * STALE_TEMP_MS are left alone: they may be a save in progress.
+   */
+  private async settleTempFiles(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const m = TEMP_RE.exec(name);
+      if (!m) continue;
+      const tmp = path.join(this.dir, name);
+      try {
+        const st = await stat(tmp);
+        if (!st.isFile() || this.clock.now() - st.mtimeMs < STALE_TEMP_MS) continue;
+        if (await this.finishInterruptedSave(tmp, path.join(this.dir, m[1]!))) continue;
+        await unlink(tmp);
+      } catch {
+        // gone meanwhile, or not ours to remove: leave it
+      }
+    }
+  }
+
+  private async finishInterruptedSave(tmp: string, target: string): Promise<boolean> {
+    let pending: Credential;
+    try {
+      pending = parseCredentialFile(await readRegularFile(tmp));
+    } catch {
+      return false; // incomplete or damaged: only the rename makes a save count
+    }
+    // only a refresh of an account still stored there (a removed account is not brought back; a damaged file is never overwritten)
+    const stored = (await this.readOne(target))?.credential;
+    if (!stored || stored.accountId !== pending.accountId || (stored.lastRefresh ?? 0) >= (pending.lastRefresh ?? 0)) return false;
+    await rename(tmp, target);
+    await this.syncDir();
+    this.onWarning(`Finished a save of ${target} that a killed process had left half-done (its newer tokens were complete in ${path.basename(tmp)}).`);
+    return true;
   }
 
   async list(): Promise<StoreListing> {
@@ -323,20 +410,20 @@ export class FileAccountStore implements AccountStore {
     }
   }
 
-  async remove(accountId: string): Promise<boolean> {
+  async remove(accountId: string): Promise<string[]> {
     const scanned = await this.scan();
-    let removed = false;
+    const removed: string[] = [];
     for (const s of scanned) {
       if (s.credential?.accountId !== accountId) continue;
       try {
         await unlink(s.file);
-        removed = true;
+        removed.push(s.file);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw new CliError(`Cannot remove ${s.file} (${errnoText(err)}). ${dirFix(this.dir)}`);
       }
     }
-    if (removed) await this.syncDir();
+    if (removed.length > 0) await this.syncDir();
     this.index.delete(accountId);
     return removed;
   }
@@ -438,13 +525,38 @@ export class FileAccountStore implements AccountStore {
   /** Creates the lock directory the first time (and again after a lock could not be created). */
   private async prepareLockDir(lockDir: string): Promise<void> {
     if (this.lockDirReady) return;
-    await this.ensureWritable();
+    try {
+      await this.ensureWritable();
+    } catch (err) {
+      throw new RefreshLockUnavailableError((err as Error).message);
+    }
     try {
       await mkdir(lockDir, { recursive: true, mode: 0o700 });
     } catch (err) {
-      throw new CliError(`Cannot create the lock directory ${lockDir} (${errnoText(err)}). ${dirFix(this.dir)}`);
+      throw new RefreshLockUnavailableError(`Cannot create the lock directory ${lockDir} (${errnoText(err)}). ${dirFix(this.dir)}`);
     }
+    await this.removeStaleLockTemps(lockDir);
     this.lockDirReady = true;
+  }
+
+  /** Lock temp files (`*.tmp`, `*.broken`) a killed process left in the lock directory. */
+  private async removeStaleLockTemps(lockDir: string): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(lockDir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.endsWith('.tmp') && !name.endsWith('.broken')) continue;
+      const file = path.join(lockDir, name);
+      try {
+        const st = await stat(file);
+        if (st.isFile() && this.clock.now() - st.mtimeMs >= STALE_TEMP_MS) await unlink(file);
+      } catch {
+        // gone meanwhile
+      }
+    }
   }
 
   private async acquireFileLock(accountId: string): Promise<() => Promise<void>> {
@@ -464,7 +576,7 @@ export class FileAccountStore implements AccountStore {
           await this.prepareLockDir(lockDir);
           continue;
         }
-        throw new CliError(`Cannot create the lock file ${lockFile} (${errnoText(err)}). ${dirFix(this.dir)}`);
+        throw new RefreshLockUnavailableError(`Cannot create the lock file ${lockFile} (${errnoText(err)}). ${dirFix(this.dir)}`);
       }
       if (release) return release;
       const observed = await observeLock(lockFile).catch(() => null);

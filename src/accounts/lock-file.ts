@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, open, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readRegularFile } from '../util/regular-file.js';
 
 /**
  * A cross-process lock file: created complete (written to a temp file, then hard-linked into
@@ -85,7 +86,9 @@ export function isLockStale(
 /** Reads the lock as it is now; null when there is none. */
 export async function observeLock(lockFile: string): Promise<ObservedLock | null> {
   try {
-    const [st, text] = await Promise.all([stat(lockFile), readFile(lockFile, 'utf8')]);
+    const st = await stat(lockFile);
+    // never open a FIFO or device someone put there (it would block): an unreadable lock, judged by age
+    const text = st.isFile() ? await readRegularFile(lockFile).catch(() => '') : '';
     const again = await stat(lockFile);
     if (again.ino !== st.ino) return null; // replaced while reading: look again next round
     return { ino: st.ino, text, holder: parseHolder(text), mtimeMs: st.mtimeMs };
@@ -156,7 +159,7 @@ export async function breakLockIfUnchanged(lockFile: string, observed: Pick<Obse
     throw err;
   }
   try {
-    const [moved, movedText] = await Promise.all([stat(aside), readFile(aside, 'utf8')]);
+    const [moved, movedText] = await Promise.all([stat(aside), readRegularFile(aside).catch(() => '')]);
     if (moved.ino === observed.ino && movedText === observed.text) return true;
     // a fresh lock replaced the stale one between the check and the rename: put it back
     await link(aside, lockFile).catch(() => undefined);

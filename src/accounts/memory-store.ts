@@ -42,10 +42,10 @@ export class MemoryAccountStore implements AccountStore {
     return this.locationOf(credential.accountId);
   }
 
-  async remove(accountId: string): Promise<boolean> {
+  async remove(accountId: string): Promise<string[]> {
     const removed = this.accounts.delete(accountId);
     if (removed) this.notify();
-    return removed;
+    return removed ? [this.locationOf(accountId)] : [];
   }
 
   /** Replaces the list of entries that failed to load (like corrupt files in an auth dir); `kind` defaults to corrupt. */

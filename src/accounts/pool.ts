@@ -3,10 +3,10 @@ import { ServiceUnavailableError } from '../errors.js';
 import { UpstreamFailure } from '../upstream/types.js';
 import { abortError, type Clock } from '../util/clock.js';
 import { scrubText } from '../util/redact.js';
-import { AccountEntry, tokenNeedsRefresh, type AccountStatus } from './account-state.js';
+import { AccountEntry, tokenExpired, tokenNeedsRefresh, type AccountStatus } from './account-state.js';
 import { Attempt, type AttemptHost, type PoolAccount } from './attempt.js';
 import { coolingAccountsError } from './cooling-error.js';
-import { cooldownFor } from './cooldowns.js';
+import { cooldownFor, isClientFault } from './cooldowns.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Refresher, type TokenRefreshClient } from './refresher.js';
 import { SessionAffinity, createSelector, type Selector } from './selector.js';
@@ -269,6 +269,9 @@ export class AccountPool {
         } catch (err) {
           if (signal?.aborted) throw err;
           if (err instanceof UpstreamFailure) entry.recordUsage(err.usage);
+          if (err instanceof UpstreamFailure) entry.recordUsage(err.usage);
+          // the request's own fault: the client's 4xx, never retried elsewhere, counted or cooled
+          if (isClientFault(err)) throw err;
           if (err instanceof UpstreamFailure && err.kind === 'unauthorized' && !refreshedAfter401) {
             refreshedAfter401 = true;
             lastFailure = err;
@@ -349,7 +352,9 @@ export class AccountPool {
     } catch (err) {
       if (signal?.aborted) throw err;
     }
-    return entry.isUsable() && !entry.isCooling(this.clock.now()) && !tokenNeedsRefresh(entry.credential, this.clock.now());
+    // a refresh that was put off (floor, backoff) leaves a token that is close to expiry but still valid: use it
+    const now = this.clock.now();
+    return entry.isUsable() && !entry.isCooling(now) && !tokenExpired(entry.credential, now);
   }
 
   /** After a 401: refresh once (or adopt what another process stored). True when a different token is now in place. */

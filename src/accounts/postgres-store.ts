@@ -152,11 +152,11 @@ export class PostgresAccountStore implements AccountStore {
     return this.location(checked.accountId);
   }
 
-  async remove(accountId: string): Promise<boolean> {
+  async remove(accountId: string): Promise<string[]> {
     await this.init();
     const res = await this.pool.query(`DELETE FROM ${this.table} WHERE account_id = $1`, [accountId]);
     if (res.rowCount) await this.notify(accountId);
-    return (res.rowCount ?? 0) > 0;
+    return (res.rowCount ?? 0) > 0 ? [this.location(accountId)] : [];
   }
 
   watch(onChange: () => void): () => void {

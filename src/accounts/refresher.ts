@@ -1,10 +1,17 @@
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../util/clock.js';
 import type { Credential, TokenSet } from './credential.js';
-import type { AccountStore } from './store.js';
+import { RefreshLockUnavailableError, type AccountStore } from './store.js';
 import { readClaims } from '../auth/id-token-claims.js';
 import { TokenEndpointError } from '../auth/token-errors.js';
-import { MAX_REFRESH_AGE_MS, tokenNeedsRefresh, type AccountEntry } from './account-state.js';
+import {
+  MAX_REFRESH_AGE_MS,
+  MIN_REFRESH_INTERVAL_MS,
+  tokenExpired,
+  tokenLifetimeMs,
+  tokenNeedsRefresh,
+  type AccountEntry,
+} from './account-state.js';
 import { backoffMs } from './cooldowns.js';
 import { expiresAtFrom } from '../auth/credential-from-tokens.js';
 import type { Logger } from './logger.js';
@@ -85,12 +92,7 @@ export class Refresher {
     if (delayOverrideMs !== undefined) {
       delay = delayOverrideMs;
     } else {
-      const c = entry.credential;
-      const leadMs = this.deps.config.refresh.leadSeconds * 1000;
-      const jitterMs = this.deps.random() * Math.min(MAX_JITTER_MS, leadMs * 0.2);
-      let dueAt = Infinity;
-      if (c.expiresAt !== null) dueAt = c.expiresAt - leadMs - jitterMs;
-      if (c.lastRefresh !== null) dueAt = Math.min(dueAt, c.lastRefresh + MAX_REFRESH_AGE_MS);
+      const dueAt = this.dueAt(entry);
       if (!Number.isFinite(dueAt)) return;
       delay = Math.max(0, dueAt - now);
     }
@@ -98,6 +100,30 @@ export class Refresher {
       entry.cancelScheduledRefresh = null;
       void this.refresh(entry, { trigger: 'proactive', staleAccessToken: entry.credential.accessToken }).catch(() => undefined);
     });
+  }
+
+  /**
+   * When the proactive refresh is due: `lead-seconds` before expiry, but at most half the
+   * token's lifetime (a token that lives less than the lead is not refreshed the moment it
+   * arrives, which looped), minus jitter; at the latest at the 8-day age limit; never sooner
+   * than MIN_REFRESH_INTERVAL_MS after the last refresh, nor before a backoff set by a refresh
+   * that returned an already-expiring token.
+   */
+  private dueAt(entry: AccountEntry): number {
+    const c = entry.credential;
+    const lifetime = tokenLifetimeMs(c);
+    const leadMs = Math.min(this.deps.config.refresh.leadSeconds * 1000, lifetime === undefined ? Infinity : lifetime / 2);
+    const jitterMs = this.deps.random() * Math.min(MAX_JITTER_MS, leadMs * 0.2);
+    let dueAt = Infinity;
+    if (c.expiresAt !== null) dueAt = c.expiresAt - leadMs - jitterMs;
+    if (c.lastRefresh !== null) dueAt = Math.min(dueAt, c.lastRefresh + MAX_REFRESH_AGE_MS);
+    if (!Number.isFinite(dueAt)) return dueAt;
+    return Math.max(dueAt, this.notBefore(entry));
+  }
+
+  /** The earliest time an automatic (proactive / before-a-request) refresh may call the issuer. */
+  private notBefore(entry: AccountEntry): number {
+    return Math.max(entry.refreshNotBefore, entry.lastRefreshedAt === 0 ? 0 : entry.lastRefreshedAt + MIN_REFRESH_INTERVAL_MS);
   }
 
   cancel(entry: AccountEntry): void {
@@ -118,19 +144,54 @@ export class Refresher {
    */
   async saveUnsaved(entry: AccountEntry): Promise<void> {
     if (!entry.hasUnsavedTokens()) return;
-    await this.deps.store.withRefreshLock(entry.accountId, async () => {
+    await this.underLock(entry, async () => {
       await this.adoptStored(entry);
       if (entry.hasUnsavedTokens()) await this.saveOrKeep(entry, entry.credential, false);
     });
   }
 
+  /**
+   * Runs `fn` under the store's refresh lock. When the lock cannot be taken at all because the
+   * auth dir cannot be written (read-only, wrong owner, full disk), `fn` runs without it: the
+   * caller's in-process single flight still allows one refresh per account at a time, the tokens
+   * are kept in memory (saveOrKeep), and the real reason is warned about once per account.
+   */
+  private async underLock(entry: AccountEntry, fn: () => Promise<void>): Promise<void> {
+    let ran = false;
+    try {
+      await this.deps.store.withRefreshLock(entry.accountId, () => {
+        ran = true;
+        return fn();
+      });
+    } catch (err) {
+      if (ran || !(err instanceof RefreshLockUnavailableError)) throw err;
+      this.warnLockProblem(
+        entry,
+        errorText(err, secretsOf(entry.credential)),
+        'The refresh lock cannot be taken (the auth dir is not writable): refreshing in memory, one refresh at a time in this process; other processes sharing the auth dir are not coordinated',
+      );
+      await fn();
+    }
+  }
+
+  /** Logs a lock problem at warn the first time it is seen for the account, at debug after that. */
+  private warnLockProblem(entry: AccountEntry, reason: string, message: string): void {
+    const obj = { accountId: entry.accountId, email: entry.credential.email, reason };
+    if (entry.lockProblemLogged === reason) {
+      this.deps.log.debug(obj, message);
+      return;
+    }
+    entry.lockProblemLogged = reason;
+    this.deps.log.warn(obj, message);
+  }
+
   private async run(entry: AccountEntry, opts: { trigger: RefreshTrigger; staleAccessToken: string }): Promise<void> {
-    const { store, log } = this.deps;
+    const { log } = this.deps;
     let retryInMs: number | undefined;
     /** Set when the failure was already dealt with (a permanent refresh failure: needs-login). */
     let handled = false;
     try {
-      await store.withRefreshLock(entry.accountId, async () => {
+      await this.underLock(entry, async () => {
         await this.adoptStored(entry);
         const cur = entry.credential;
         if (!entry.isUsable()) return;
@@ -143,6 +204,8 @@ export class Refresher {
           if (entry.hasUnsavedTokens()) await this.saveOrKeep(entry, cur, true);
           return;
         }
+        // automatic refreshes keep their distance (the floor, a backoff): schedule() in `finally` picks the time
+        if ((opts.trigger === 'proactive' || opts.trigger === 'expiry') && now < this.notBefore(entry)) return;
 
         let tokens: TokenSet;
         try {
@@ -154,10 +217,17 @@ export class Refresher {
           }
           throw err;
         }
-        const next = withRefreshedTokens(cur, tokens, this.deps.clock.now());
+        const after = this.deps.clock.now();
+        entry.lastRefreshedAt = after;
+        const next = withRefreshedTokens(cur, tokens, after);
         await this.saveOrKeep(entry, next, true);
-        entry.refreshSucceeded();
         log.info({ accountId: cur.accountId, email: cur.email, trigger: opts.trigger, expiresAt: next.expiresAt }, 'Refreshed Codex tokens');
+        // a token that expires before the next refresh may run keeps the refresh backoff growing
+        if (expiresBeforeNextRefresh(next, after)) this.onExpiringToken(entry, next, after);
+        else {
+          entry.refreshSucceeded();
+          entry.refreshNotBefore = 0;
+        }
       });
     } catch (err) {
       // a transient issuer failure, or the lock itself failed (lock dir, database): back off, never spin
@@ -180,18 +250,25 @@ export class Refresher {
       const location = await store.save(next);
       const wasUnsaved = entry.hadUnsavedTokens();
       entry.useTokens(next, location);
+      entry.saveProblemLogged = null;
       if (wasUnsaved) log.info({ accountId: next.accountId, email: next.email }, 'Saved the refreshed tokens that were kept in memory');
       entry.cancelSaveRetry?.();
       entry.cancelSaveRetry = null;
     } catch (err) {
       entry.useTokens(next, undefined);
       const retryInMs = retry && this.active ? this.scheduleSaveRetry(entry) : undefined;
-      log.error(
-        { accountId: next.accountId, email: next.email, err: errorText(err, secretsOf(next)), retryInMs },
+      const reason = errorText(err, secretsOf(next));
+      const message =
         retryInMs === undefined
           ? 'Refreshed tokens could not be saved; they are lost when this process ends (run `cliproxy login` if the account then needs a new login)'
-          : 'Refreshed tokens could not be saved; keeping them in memory and retrying the save',
-      );
+          : 'Refreshed tokens could not be saved; keeping them in memory and retrying the save';
+      // the same reason again (a read-only auth dir stays read-only) is not an error line per retry
+      const obj = { accountId: next.accountId, email: next.email, err: reason, retryInMs };
+      if (entry.saveProblemLogged === reason && retryInMs !== undefined) log.debug(obj, message);
+      else {
+        if (retryInMs !== undefined) entry.saveProblemLogged = reason;
+        log.error(obj, message);
+      }
     }
   }
 
@@ -235,6 +312,23 @@ export class Refresher {
     }
   }
 
+  /**
+   * The issuer answered with a token that is already about to expire (a skewed clock here or
+   * there, or a lifetime shorter than the floor): the next automatic refresh backs off
+   * exponentially (5 s, 10 s, 20 s … up to cooldown.max-backoff-seconds) instead of
+   * running again at once; a token that is already expired cools the account down meanwhile.
+   */
+  private onExpiringToken(entry: AccountEntry, next: Credential, now: number): void {
+    const capMs = Math.max(MIN_REFRESH_INTERVAL_MS, this.deps.config.cooldown.maxBackoffSeconds * 1000);
+    const delay = Math.min(MIN_REFRESH_INTERVAL_MS * 2 ** Math.min(entry.refreshFailed(), 30), capMs);
+    entry.refreshNotBefore = now + delay;
+    if (tokenExpired(next, now)) entry.coolDown(now + delay, 'refresh_failed');
+    this.deps.log.warn(
+      { accountId: next.accountId, email: next.email, expiresInMs: next.expiresAt === null ? null : next.expiresAt - now, retryInMs: delay },
+      "The issuer returned a token that is already about to expire (check this machine's clock); backing off before the next refresh",
+    );
+  }
+
   /** Backs off; the account cools down meanwhile if its current token cannot be used. Returns the retry delay. */
   private onTransientFailure(entry: AccountEntry, err: unknown): number {
     const now = this.deps.clock.now();
@@ -246,6 +340,11 @@ export class Refresher {
     );
     return delay;
   }
+}
+
+/** True when a just-refreshed token expires before the next refresh may even run (MIN_REFRESH_INTERVAL_MS). */
+function expiresBeforeNextRefresh(c: Credential, now: number): boolean {
+  return c.expiresAt !== null && c.expiresAt - now < MIN_REFRESH_INTERVAL_MS;
 }
 
 /** The credential with a refreshed token set applied (the refresh token is kept when the issuer did not rotate it). */

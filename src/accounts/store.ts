@@ -1,4 +1,17 @@
+import { CliError } from '../errors.js';
 import type { Credential } from './credential.js';
+
+/**
+ * withRefreshLock could not take the lock at all because the store cannot be written (a
+ * read-only or foreign-owned auth dir, a full disk): thrown before `fn` runs. The refresher then
+ * refreshes in memory under its in-process single flight instead of never refreshing.
+ */
+export class RefreshLockUnavailableError extends CliError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RefreshLockUnavailableError';
+  }
+}
 
 /** One account as a store holds it. `location` is a file path (file store) or a row key. */
 export interface StoredAccount {
@@ -35,8 +48,8 @@ export interface AccountStore {
   load(accountId: string): Promise<StoredAccount | null>;
   /** Writes atomically and durably; returns the location. Replaces the account's previous entry. */
   save(credential: Credential): Promise<string>;
-  /** Removes an account; true when something was removed. */
-  remove(accountId: string): Promise<boolean>;
+  /** Removes an account (every entry holding it, duplicates included); resolves the locations removed, empty when none. */
+  remove(accountId: string): Promise<string[]>;
   /** Calls `onChange` (debounced) when entries are added, changed or removed. Returns an unsubscribe function. */
   watch(onChange: () => void): () => void;
   /**

@@ -38,6 +38,8 @@ function send(res: ServerResponse, status: number, title: string, body: string):
 }
 
 export async function startCallbackServer(opts: CallbackServerOptions): Promise<CallbackServer> {
+  /** Set once a callback was handled successfully: /success is shown only then. */
+  let signedIn = false;
   const server = createServer((req, res) => {
     void route(req, res);
   });
@@ -49,6 +51,11 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
       return;
     }
     if (url.pathname === '/success') {
+      // only after a sign-in completed here: a page that claims success before one is a lie (and a phishing aid)
+      if (!signedIn) {
+        send(res, 404, 'No sign-in yet', 'No sign-in has completed on this callback server. Finish the sign-in in the browser, or check the terminal.');
+        return;
+      }
       send(res, 200, 'Signed in', 'Codex authentication successful. You can close this window and return to the terminal.');
       opts.onSuccessPageServed?.();
       return;
@@ -65,6 +72,7 @@ export async function startCallbackServer(opts: CallbackServerOptions): Promise<
       reply = { kind: 'failure', message: err instanceof Error ? err.message : String(err) };
     }
     if (reply.kind === 'success') {
+      signedIn = true;
       res.writeHead(302, { Location: '/success', 'Cache-Control': 'no-store', Connection: 'close' });
       res.end();
     } else {

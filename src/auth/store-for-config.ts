@@ -15,7 +15,8 @@ export interface OpenedStore {
   close(): Promise<void>;
 }
 
-export async function openAccountStore(config: Config, clock: Clock): Promise<OpenedStore> {
+/** `warn` receives what the store fixed on its own (e.g. an auth dir others could read, tightened to 0700). */
+export async function openAccountStore(config: Config, clock: Clock, warn?: (message: string) => void): Promise<OpenedStore> {
   if (config.store?.type === 'postgres') {
     const { PostgresAccountStore } = await import('../accounts/postgres-store.js');
     const store = new PostgresAccountStore({ connectionString: config.store.postgresUrl, table: config.store.postgresTable });
@@ -25,6 +26,6 @@ export async function openAccountStore(config: Config, clock: Clock): Promise<Op
       });
     return { store, ensureWritable, close: () => store.close() };
   }
-  const store = new FileAccountStore({ dir: config.authDir, clock });
+  const store = new FileAccountStore({ dir: config.authDir, clock, onWarning: warn });
   return { store, ensureWritable: () => store.ensureWritable(), close: async () => undefined };
 }

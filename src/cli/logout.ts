@@ -53,7 +53,7 @@ export function registerLogout(program: Command, ctx: CliContext): Command {
   withCommonOptions(cmd);
   cmd.action(async (who: string | undefined, opts: LogoutOptions) => {
     const config = configFrom(ctx, opts);
-    const opened = await openAccountStore(config, ctx.clock);
+    const opened = await openAccountStore(config, ctx.clock, (message) => writeLine(ctx.stderr, `Warning: ${message}`));
     try {
       await runLogout(who, opts, config, opened.store);
     } finally {
@@ -99,8 +99,9 @@ export function registerLogout(program: Command, ctx: CliContext): Command {
     const tokens = new TokenClient({ issuer: config.codex.issuer, clientId: config.codex.clientId, fetch: seams.fetch, timeoutMs: 5000 });
     for (const t of targets) {
       const c = t.credential;
-      await store.remove(c.accountId);
-      writeLine(ctx.stdout, `Logged out ${c.email} (removed ${t.location})`);
+      const removed = await store.remove(c.accountId);
+      // every file of the account goes (a duplicate copy too): name each one
+      writeLine(ctx.stdout, `Logged out ${c.email} (removed ${(removed.length > 0 ? removed : [t.location]).join(', ')})`);
       try {
         await tokens.revoke(c.refreshToken);
       } catch (err) {

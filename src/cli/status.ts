@@ -178,10 +178,10 @@ export function renderStatusTable(rows: StatusRow[]): string {
 /** The rows to show: the running server's view when one answers (unless `offline`), else the files. */
 export async function gatherStatus(
   config: Config,
-  ctx: Pick<CliContext, 'clock'>,
+  ctx: Pick<CliContext, 'clock' | 'stderr'>,
   opts: { offline?: boolean; live?: LiveStatusOptions } = {},
 ): Promise<{ where: string; rows: StatusRow[]; server: string | null; note: string | null }> {
-  const opened = await openAccountStore(config, ctx.clock);
+  const opened = await openAccountStore(config, ctx.clock, (message) => writeLine(ctx.stderr, `Warning: ${message}`));
   let fileRows: StatusRow[];
   let live: LiveStatusResult | null;
   try {

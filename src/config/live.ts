@@ -22,6 +22,7 @@ const FILE_NAMES: Record<Exclude<keyof Config, 'source'>, string> = {
   claudeModels: 'claude-models',
   modelEffortSuffixes: 'model-effort-suffixes',
   modelsCacheSeconds: 'models-cache-seconds',
+  server: 'server',
   codex: 'codex',
   routing: 'routing',
   cooldown: 'cooldown',

@@ -128,6 +128,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     throw new ConfigError(`CLIPROXY_ROUTING_STRATEGY: expected one of ${routingStrategies.join(', ')}, got "${strategyEnv}"`);
   }
 
+  const codexTimeoutSeconds = f.codex?.['request-timeout-seconds'] ?? 600;
   const authDir = flags.authDir ?? env.CLIPROXY_AUTH_DIR ?? f['auth-dir'] ?? '~/.cli-proxy-api';
 
   return {
@@ -142,6 +143,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     modelsCacheSeconds: f['models-cache-seconds'] ?? 300,
     claudeModels: f['claude-models'] ?? {},
     modelEffortSuffixes: f['model-effort-suffixes'] ?? [],
+    server: {
+      requestTimeoutSeconds: f.server?.['request-timeout-seconds'] ?? 60,
+      connectionTimeoutSeconds: f.server?.['connection-timeout-seconds'] ?? codexTimeoutSeconds + 30,
+      maxConnections: f.server?.['max-connections'] ?? 1024,
+    },
     codex: {
       issuer: env.CLIPROXY_CODEX_ISSUER ? envUrl('CLIPROXY_CODEX_ISSUER', env.CLIPROXY_CODEX_ISSUER) : (f.codex?.issuer ?? DEFAULT_ISSUER),
       baseUrl: env.CLIPROXY_CODEX_BASE_URL ? envUrl('CLIPROXY_CODEX_BASE_URL', env.CLIPROXY_CODEX_BASE_URL) : (f.codex?.['base-url'] ?? DEFAULT_BASE_URL),
@@ -149,7 +155,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       originator: f.codex?.originator ?? 'codex_cli_rs',
       clientVersion: env.CLIPROXY_CODEX_CLIENT_VERSION ? envClientVersion(env.CLIPROXY_CODEX_CLIENT_VERSION) : (f.codex?.['client-version'] ?? codexCliVersion()),
       reasoningSummary: f.codex?.['reasoning-summary'] ?? 'auto',
-      requestTimeoutSeconds: f.codex?.['request-timeout-seconds'] ?? 600,
+      requestTimeoutSeconds: codexTimeoutSeconds,
     },
     routing: {
       strategy: (strategyEnv as Config['routing']['strategy'] | undefined) ?? f.routing?.strategy ?? 'round-robin',

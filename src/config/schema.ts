@@ -38,6 +38,14 @@ export const fileSchema = z
     'models-cache-seconds': z.number().int().min(0).optional(),
     'claude-models': z.record(z.string().min(1), claudeModelEntry).optional(),
     'model-effort-suffixes': z.array(z.enum(reasoningEfforts)).optional(),
+    server: z
+      .object({
+        'request-timeout-seconds': z.number().positive().optional(),
+        'connection-timeout-seconds': z.number().positive().optional(),
+        'max-connections': z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
     codex: z
       .object({
         issuer: url.optional(),
@@ -106,6 +114,15 @@ export interface Config {
   claudeModels: Record<string, { model: string; effort?: (typeof reasoningEfforts)[number] }>;
   /** Efforts listed as `<model>-<effort>` in /v1/models (suffixes are accepted either way). */
   modelEffortSuffixes: (typeof reasoningEfforts)[number][];
+  /** Limits on client connections (see README "Limits"). */
+  server: {
+    /** The whole request (headers and body) must arrive within this; else 408 and the connection is closed. */
+    requestTimeoutSeconds: number;
+    /** A connection with no traffic either way for this long is closed (longer than the longest silent upstream wait). */
+    connectionTimeoutSeconds: number;
+    /** Simultaneous client connections; more are refused until one closes. */
+    maxConnections: number;
+  };
   codex: {
     issuer: string;
     baseUrl: string;

@@ -173,6 +173,10 @@ export function responsesEndpoint(core: SandboxCore) {
         const inSeconds = outcome.resetsInSeconds ?? DEFAULT_FAULT_RESET_SECONDS;
         return usageLimit(res, account, Math.ceil(core.clock.now() / 1000) + inSeconds, inSeconds, headers);
       }
+      if (outcome.status === 400 || outcome.status === 413 || outcome.status === 422) {
+        const why = { 400: 'Invalid request body', 413: 'Request body too large', 422: 'Unprocessable request body' }[outcome.status];
+        return sendJson(res, outcome.status, { detail: why }, headers);
+      }
       core.stats.bump('failures', account.accountId);
       if (outcome.status === 503) {
         return sendJson(res, 503, { error: { type: 'server_is_overloaded', code: 'server_is_overloaded', message: 'Our servers are currently overloaded. Please try again later.' } }, headers);

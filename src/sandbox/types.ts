@@ -54,7 +54,8 @@ export interface SandboxStats {
 }
 
 export type SandboxFault =
-  | { kind: 'status'; status: 429 | 500 | 503; account?: string; times?: number; resetsInSeconds?: number }
+  /** 400/413/422: the backend refusing the request itself (`{"detail": …}`), as it does for a bad body. */
+  | { kind: 'status'; status: 400 | 413 | 422 | 429 | 500 | 503; account?: string; times?: number; resetsInSeconds?: number }
   | { kind: 'disconnect'; account?: string; times?: number; afterEvents?: number }
   /** `code`/`message`: the error the response.failed event carries (default server_error). */
   | { kind: 'response_failed'; account?: string; times?: number; code?: string; message?: string }

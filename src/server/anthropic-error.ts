@@ -34,7 +34,8 @@ export function anthropicErrorOf(err: Pick<ApiError, 'status' | 'message'>): Ant
 
 /** Requests that get Anthropic's error envelope: the Messages API, and any request that carries `anthropic-version` (e.g. GET /v1/models from an Anthropic client). */
 export function wantsAnthropicErrors(req: Pick<FastifyRequest, 'url' | 'headers'>): boolean {
-  return req.url.startsWith('/v1/messages') || typeof req.headers['anthropic-version'] === 'string';
+  // the path also in an absolute-form request target (`POST http://host/v1/messages HTTP/1.1`)
+  return /^(?:[a-z][a-z0-9+.-]*:\/\/[^/]*)?\/v1\/messages/i.test(req.url) || typeof req.headers['anthropic-version'] === 'string';
 }
 
 /** Sends an ApiError in Anthropic's envelope and status, with retry-after when it has one. */

@@ -11,6 +11,9 @@ import type { Clock } from '../util/clock.js';
 import { LOG_REDACT_PATHS } from '../util/redact.js';
 import { sendAnthropicError, wantsAnthropicErrors } from './anthropic-error.js';
 import { registerClientAuth } from './client-auth.js';
+import { handleClientError } from './client-error.js';
+import { registerJsonBody } from './json-body.js';
+import { registerLoopbackGuard } from './loopback-guard.js';
 import { logServerError, routeNotFound, sendApiError, toClientError } from './error-mapping.js';
 import { createHandlerDeps } from './handlers/deps.js';
 import { cachedAccountLabel, createMetrics } from './metrics.js';
@@ -75,7 +78,26 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // during a shutdown our onRequest hook answers with OpenAI's envelope instead of fastify's own 503 body
     return503OnClosing: false,
     forceCloseConnections: true,
+    // a request (headers and body) that does not arrive in time gets a 408; an idle connection is closed
+    requestTimeout: config.server.requestTimeoutSeconds * 1000,
+    // node checks that timeout every 30 s by default: often enough to honour a short one
+    http: {
+      connectionsCheckingInterval: Math.min(5000, Math.max(100, (config.server.requestTimeoutSeconds * 1000) / 4)),
+      // node only enforces requestTimeout while headersTimeout is not longer than it
+      headersTimeout: Math.min(60_000, config.server.requestTimeoutSeconds * 1000),
+      // a request without Host is answered by the loopback guard / routes in the envelope, not by node's bare 400
+      requireHostHeader: false,
+    },
+    // malformed URLs: OpenAI's envelope, not fastify's own body
+    frameworkErrors: (err, req, reply) => {
+      const apiError = toClientError(err, { now: clock.now(), maxBodyMb: config.maxBodyMb });
+      void (wantsAnthropicErrors(req) ? sendAnthropicError(reply, apiError) : sendApiError(reply, apiError));
+    },
+    connectionTimeout: config.server.connectionTimeoutSeconds * 1000,
+    clientErrorHandler: handleClientError,
   });
+  app.server.maxConnections = config.server.maxConnections;
+  registerJsonBody(app);
 
   const metrics = createMetrics(() => pool.size());
   const accountLabel = cachedAccountLabel();
@@ -116,6 +138,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async () => {
     if (closing) throw new ServiceUnavailableError('The server is shutting down; retry shortly.', { code: 'server_shutdown' });
   });
+  registerLoopbackGuard(app, () => running.apiKeys);
   app.addHook('preClose', async () => {
     closing = true;
     if (streams.size > 0) app.log.info({ streams: streams.size }, 'ending streams in progress');

@@ -8,12 +8,20 @@ import type { FastifyError, FastifyReply } from 'fastify';
 import { ApiError, InternalError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { apiErrorFromFailure } from '../upstream/api-error.js';
 import { UpstreamFailure } from '../upstream/types.js';
+import { clip, quoteInput } from '../util/quote.js';
 
 /**
  * fastify 5 reports every JSON syntax error as FST_ERR_CTP_INVALID_JSON_BODY (its parser's
  * SyntaxError, with position and a quote of the body, is dropped), so there is no position to add.
  */
 export const INVALID_JSON_MESSAGE = 'Request body is not valid JSON.';
+
+/** 415 for a media type (or charset) other than JSON in UTF-8/UTF-16. */
+export function unsupportedMediaType(
+  message = 'Unsupported Content-Type; send the body as JSON with "Content-Type: application/json".',
+): ApiError {
+  return new ApiError(415, 'invalid_request_error', message, { code: 'unsupported_media_type' });
+}
 
 function isFastifyError(err: unknown): err is FastifyError {
   return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('FST_');
@@ -30,14 +38,15 @@ function fastifyErrorToApiError(err: FastifyError, maxBodyMb: number): ApiError 
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new InvalidRequestError('Request body is empty; send a JSON object.', { code: 'invalid_json' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError(415, 'invalid_request_error', 'Unsupported Content-Type; send the body as JSON with "Content-Type: application/json".', {
-        code: 'unsupported_media_type',
-      });
+      return unsupportedMediaType();
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new InvalidRequestError('Content-Length does not match the body.', { code: 'invalid_content_length' });
+    case 'FST_ERR_BAD_URL':
+      return new InvalidRequestError('Malformed URL: a percent-escape in the path is not valid.', { code: 'invalid_url' });
     default:
       if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-        return new ApiError(err.statusCode, 'invalid_request_error', err.message, { code: err.code.toLowerCase() });
+        // fastify's messages can quote the request: at most 200 characters of it
+        return new ApiError(err.statusCode, 'invalid_request_error', clip(err.message), { code: err.code.toLowerCase() });
       }
       return undefined;
   }
@@ -78,7 +87,7 @@ export function sendApiError(reply: FastifyReply, err: ApiError): FastifyReply {
 
 export function routeNotFound(method: string, url: string): NotFoundError {
   const path = url.split('?')[0] ?? url;
-  return new NotFoundError(`Unknown route: ${method} ${path}. Available: POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, GET /v1/models.`, {
+  return new NotFoundError(`Unknown route: ${quoteInput(method, 20)} ${quoteInput(path)}. Available: POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, GET /v1/models.`, {
     code: 'unknown_route',
   });
 }

@@ -8,6 +8,7 @@ import { reasoningEfforts } from '../config/schema.js';
 import { NotFoundError } from '../errors.js';
 import { UpstreamFailure, type BackendModel, type UpstreamClient } from '../upstream/types.js';
 import type { Clock } from '../util/clock.js';
+import { boundEchoedText, quoteInput } from '../util/quote.js';
 import { scrubText } from '../util/redact.js';
 import type { AccountPool } from '../accounts/pool.js';
 
@@ -119,7 +120,7 @@ export class ModelCatalog {
     if (!(err instanceof UpstreamFailure) || err.code !== 'model_not_found') return err;
     const available = this.cache?.list.map((m) => m.id) ?? [];
     const hint = available.length > 0 ? ` Available models: ${available.join(', ')}.` : '';
-    return new NotFoundError(`${scrubText(err.message)}${hint}`, { param: 'model', code: 'model_not_found', cause: err });
+    return new NotFoundError(`${boundEchoedText(scrubText(err.message))}${hint}`, { param: 'model', code: 'model_not_found', cause: err });
   }
 
   private async entry(signal?: AbortSignal): Promise<CacheEntry> {
@@ -223,7 +224,7 @@ export function unionBySlug(lists: readonly (readonly BackendModel[])[]): Backen
 
 export function modelNotFound(requested: string, available: readonly string[]): NotFoundError {
   const list = available.length ? available.join(', ') : '(none)';
-  return new NotFoundError(`The model '${requested}' does not exist or is not available to these accounts. Available models: ${list}.`, {
+  return new NotFoundError(`The model ${quoteInput(requested)} does not exist or is not available to these accounts. Available models: ${list}.`, {
     param: 'model',
     code: 'model_not_found',
   });

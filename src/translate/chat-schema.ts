@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.js';
+import { clip } from '../util/quote.js';
 
 /**
  * The OpenAI chat.completions request, as clients send it. Every object is "loose": fields
@@ -264,7 +265,7 @@ function innermostIssue(issue: z.core.$ZodIssue, input: unknown): z.core.$ZodIss
 }
 
 function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
-  const where = issuePath(issue.path);
+  const where = clip(issuePath(issue.path));
   const value = valueAt(input, issue.path);
   switch (issue.code) {
     case 'invalid_type':
@@ -290,7 +291,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
     case 'too_small':
       return where ? `Invalid '${where}': ${issue.message}.` : issue.message;
     case 'unrecognized_keys':
-      return `Unrecognized parameter(s) in '${where}': ${issue.keys.join(', ')}.`;
+      return `Unrecognized parameter(s) in '${where}': ${clip(issue.keys.join(', '))}.`;
     default:
       return `Invalid value for '${where}': ${issue.message}.`;
   }
@@ -325,7 +326,7 @@ export function invalidRequestFromZod(error: z.ZodError, input: unknown): Invali
   const top = error.issues[0];
   if (!top) return new InvalidRequestError('Invalid request body.');
   const issue = innermostIssue(top, input);
-  const param = issuePath(issue.path) || null;
+  const param = clip(issuePath(issue.path)) || null;
   const message = describeIssue(issue, input);
   const code = message.startsWith('Missing required parameter') ? 'missing_required_parameter' : 'invalid_value';
   return new InvalidRequestError(message, { param, code });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InvalidRequestError } from '../errors.js';
+import { clip } from '../util/quote.js';
 import type { ChatCompletionRequest, ChatMessage, ChatToolCall } from './chat-schema.js';
 
 /**
@@ -200,7 +201,7 @@ function messagesToInput(messages: readonly ChatMessage[], customTools: Readonly
         const idx = findLastIndex(pendingLegacyCalls, (c) => c.name === msg.name);
         if (idx < 0) {
           throw new InvalidRequestError(
-            `A 'function' message must follow an assistant message whose function_call names '${msg.name}'.`,
+            `A 'function' message must follow an assistant message whose function_call names '${clip(msg.name)}'.`,
             { param: `${at}.name`, code: 'invalid_value' },
           );
         }

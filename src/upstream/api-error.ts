@@ -8,10 +8,12 @@ import {
   GatewayTimeoutError,
   InvalidRequestError,
   NotFoundError,
+  PayloadTooLargeError,
   RateLimitError,
   ServiceUnavailableError,
   UpstreamBadGatewayError,
 } from '../errors.js';
+import { boundEchoedText } from '../util/quote.js';
 import { scrubText } from '../util/redact.js';
 import type { UpstreamFailure } from './types.js';
 
@@ -79,12 +81,14 @@ function apiErrorFromResponseFailed(f: UpstreamFailure, detail: string, now: num
  * without it only a relative retry-after is used.
  */
 export function apiErrorFromFailure(f: UpstreamFailure, now?: number): ApiError {
-  const detail = scrubText(f.message);
+  // the upstream may echo what the client sent: bounded like any quote of client input
+  const detail = boundEchoedText(scrubText(f.message));
   const retryAfterSeconds = retryAfterSecondsOf(f, now);
   switch (f.kind) {
     case 'bad_request':
       // the backend's own sentence ("The 'x' model is not supported when using Codex with a ChatGPT account.")
       if (f.code === 'model_not_found') return new NotFoundError(detail, { param: 'model', code: 'model_not_found', cause: f });
+      if (f.status === 413) return new PayloadTooLargeError(`Upstream rejected the request as too large: ${detail}`, { cause: f });
       return new InvalidRequestError(`Upstream rejected the request: ${detail}`, { code: f.code ?? 'upstream_bad_request', cause: f });
     case 'usage_limit':
       return new RateLimitError(`The ChatGPT account's usage limit was reached: ${detail}`, { code: 'usage_limit_reached', retryAfterSeconds, cause: f });

@@ -2,10 +2,12 @@ import os from 'node:os';
 import { createParser } from 'eventsource-parser';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
+import { InvalidRequestError } from '../errors.js';
 import { abortError, systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import { scrubText } from '../util/redact.js';
 import { classifyFailure } from './classify.js';
+import { headerSafe } from './header-value.js';
 import { isTerminalEvent, TERMINAL_EVENT_TYPES } from './events.js';
 import { parseSse } from './sse.js';
 import { UpstreamFailure } from './types.js';
@@ -91,10 +93,11 @@ export class CodexClient implements UpstreamClient {
     opts: { signal?: AbortSignal; sessionId?: string; headers?: Readonly<Record<string, string>> } = {},
   ): Promise<UpstreamStream> {
     // a Codex client's own headers (session-id, thread-id, x-codex-*, …) first: ours cannot be overridden
-    const headers = { ...opts.headers, ...this.baseHeaders(auth, 'text/event-stream') };
+    const headers = { ...forwardable(opts.headers), ...this.baseHeaders(auth, 'text/event-stream') };
     headers['content-type'] = 'application/json';
     // the hyphenated form, as the Codex CLI sends it; a forwarded session-id is left as it is
-    if (opts.sessionId && headers['session-id'] === undefined) headers['session-id'] = opts.sessionId;
+    if (opts.sessionId && headers['session-id'] === undefined) headers['session-id'] = headerSafe(opts.sessionId);
+    const payload = serializeBody(body);
     const link = linkAbort(opts.signal);
     let res: Dispatcher.ResponseData;
     try {
@@ -103,7 +106,7 @@ export class CodexClient implements UpstreamClient {
         path: `${this.basePath}/responses`,
         method: 'POST',
         headers,
-        body: JSON.stringify(body),
+        body: payload,
         signal: link.controller.signal,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
@@ -170,6 +173,13 @@ export class CodexClient implements UpstreamClient {
     if (signal?.aborted) return abortError(signal);
     if (err instanceof UpstreamFailure) return err;
     const code = errorCode(err);
+    if (code === 'UND_ERR_INVALID_ARG') {
+      // undici refused to send it (a header value, the body): the request's doing, never the account's
+      return new InvalidRequestError(`The request cannot be sent upstream: ${scrubText(err instanceof Error ? err.message : String(err))}.`, {
+        code: 'invalid_request_value',
+        cause: err,
+      });
+    }
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
       return new UpstreamFailure('network', `the Codex backend did not answer within ${Math.round(this.timeoutMs / 1000)} s (codex.request-timeout-seconds)`, {
         code: 'timeout',
@@ -352,6 +362,30 @@ class CodexStream implements UpstreamStream {
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
+
+/** A header value undici sends as it is (no CR, LF, NUL or other control characters). */
+const SENDABLE_HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Forwarded client headers a value undici would refuse is dropped from (the request is not failed for it, nor an account blamed). */
+function forwardable(headers: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const [name, value] of Object.entries(headers)) if (SENDABLE_HEADER_VALUE.test(value)) out[name] = value;
+  return out;
+}
+
+/**
+ * The upstream body as JSON. A body JSON cannot represent (a BigInt, a cycle, nesting deep
+ * enough to overflow the stack) is the request's fault: a 400, never an account's failure.
+ */
+function serializeBody(body: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(body);
+  } catch (err) {
+    const reason = err instanceof RangeError ? 'it is nested too deeply' : 'it holds a value JSON cannot represent';
+    throw new InvalidRequestError(`The request body cannot be sent upstream: ${reason}.`, { code: 'invalid_body', cause: err });
+  }
+}
 
 function ignoreBodyError(): void {
   /* see CodexStream's constructor */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { accountFileName, FileAccountStore } from '../../src/accounts/file-store.js';
 import { credentialToFileObject, serializeCredential } from '../../src/accounts/credential-file.js';
+import * as regularFile from '../../src/util/regular-file.js';
 import { makeCredential } from '../auth/helpers.js';
 
 // count the directory scans and file reads the store does (the real functions still run)
@@ -12,12 +13,18 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
   return { ...real, readFile: vi.fn(real.readFile), readdir: vi.fn(real.readdir) };
 });
+// token files are read through readRegularFile (never a FIFO): count those reads too
+vi.mock('../../src/util/regular-file.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/util/regular-file.js')>();
+  return { ...real, readRegularFile: vi.fn(real.readRegularFile) };
+});
 const readFileMock = vi.mocked(fsp.readFile);
+const readRegularMock = vi.mocked(regularFile.readRegularFile);
 const readdirMock = vi.mocked(fsp.readdir);
 
 /** Token files the store read since the last reset (by base name). */
 function filesRead(): string[] {
-  return readFileMock.mock.calls.map((c) => path.basename(String(c[0]))).filter((n) => n.startsWith('codex-'));
+  return [...readFileMock.mock.calls, ...readRegularMock.mock.calls].map((c) => path.basename(String(c[0]))).filter((n) => n.startsWith('codex-'));
 }
 
 const alice = makeCredential({ accountId: 'acc-a', email: 'alice@example.com' });
@@ -34,6 +41,7 @@ async function storeWithThree(): Promise<{ dir: string; store: FileAccountStore 
 
 beforeEach(() => {
   readFileMock.mockClear();
+  readRegularMock.mockClear();
   readdirMock.mockClear();
 });
 
@@ -44,6 +52,7 @@ describe('FileAccountStore reads only what changed', () => {
     const rotated = { ...alice, refreshToken: 'rt_rotated_by_another_process_0000', lastRefresh: alice.lastRefresh! + 1000 };
     await writeFile(path.join(dir, accountFileName(alice.email, alice.accountId)), serializeCredential(rotated));
     readFileMock.mockClear();
+    readRegularMock.mockClear();
     readdirMock.mockClear();
 
     expect((await store.load('acc-a'))?.credential).toEqual(rotated);

@@ -193,8 +193,8 @@ describe('FileAccountStore', () => {
     const dir = await tempDir();
     const store = new FileAccountStore({ dir });
     const file = await store.save(makeCredential());
-    expect(await store.remove('acc-1111')).toBe(true);
-    expect(await store.remove('acc-1111')).toBe(false);
+    expect(await store.remove('acc-1111')).toEqual([file]);
+    expect(await store.remove('acc-1111')).toEqual([]);
     await expect(stat(file)).rejects.toThrow();
     expect((await store.list()).accounts).toEqual([]);
   });

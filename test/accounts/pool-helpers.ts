@@ -68,7 +68,11 @@ export class FakeTokens {
   private gate: Promise<void> | null = null;
   private openGate: (() => void) | null = null;
 
-  constructor(private readonly clock: Clock) {}
+  /** `lifetimeMs`: how long minted access tokens live (default an hour). */
+  constructor(
+    private readonly clock: Clock,
+    private readonly lifetimeMs = 3600_000,
+  ) {}
 
   /** Queues outcomes for the next calls (after that: ok). */
   willFail(...outcomes: Outcome[]): void {
@@ -102,10 +106,10 @@ export class FakeTokens {
     const n = ++this.serial;
     return {
       idToken: fakeJwt({ email: `${accountId}@example.com`, n }),
-      accessToken: accessTokenFor(accountId, this.clock.now() + 3600_000, n),
+      accessToken: accessTokenFor(accountId, this.clock.now() + this.lifetimeMs, n),
       refreshToken: `rt-${accountId}-${n}`,
       tokenType: 'Bearer',
-      expiresIn: 3600,
+      expiresIn: Math.round(this.lifetimeMs / 1000),
     };
   }
 }

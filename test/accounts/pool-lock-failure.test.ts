@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 describe('a refresh whose lock cannot be taken', () => {
-  it('backs off with a refresh_failed cooldown and a warning instead of retrying at once', async () => {
+  it('refreshes in memory under the in-process single flight and warns once with the real reason', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cliproxy-lockfail-'));
     const now = Date.now();
     const expired: Credential = { ...makeCredential({ accountId: 'a', now }), expiresAt: now - 1000 };
@@ -38,15 +38,21 @@ describe('a refresh whose lock cannot be taken', () => {
     pools.push(pool);
     await pool.start();
 
-    expect(await pool.refreshAccount('a')).toBe(false);
-    await new Promise((r) => setTimeout(r, 400));
-    expect(store.lockCalls).toBe(1); // the next try waits for the backoff (1 s)
-    expect(tokens.calls).toEqual([]);
-    expect(pool.snapshot()[0]).toMatchObject({ state: 'cooling', cooldownReason: 'refresh_failed' });
-    const warning = log.lines.find((l) => l.level === 'warn' && l.msg === 'Token refresh failed; retrying later');
-    expect(warning?.obj).toMatchObject({ accountId: 'a', retryInMs: 1000 });
-    expect(JSON.stringify(warning?.obj)).toContain('Cannot create the lock directory');
+    // ten concurrent requests on the expired token: one refresh, every request served with the new token
+    const served = await Promise.all(Array.from({ length: 10 }, () => pool.withAccount({}, async ({ account }) => account.auth.accessToken)));
+    expect(tokens.calls).toEqual(['rt-a-0']);
+    expect(new Set(served).size).toBe(1);
+    expect(served[0]).not.toBe(expired.accessToken);
+    expect(pool.snapshot()[0]).toMatchObject({ state: 'ready', cooldownReason: null, failures: 0 });
+    // a forced refresh later: still works, and the same problem is not warned about again
+    expect(await pool.refreshAccount('a')).toBe(true);
+    expect(tokens.calls).toEqual(['rt-a-0', 'rt-a-1']);
+    const warnings = log.lines.filter((l) => l.level === 'warn' && l.msg.startsWith('The refresh lock cannot be taken'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.obj).toMatchObject({ accountId: 'a' });
+    expect(JSON.stringify(warnings[0]!.obj)).toContain('Cannot create the lock directory');
     expect(log.text()).not.toContain(expired.refreshToken);
+    expect(log.text()).not.toContain('rt-a-1');
   });
 
   it('logs the issuer message of a transient failure, scrubbed of the tokens', async () => {

@@ -55,8 +55,8 @@ describe('PostgresAccountStore', () => {
     expect((await b.load('acct-2'))?.credential.disabled).toBe(true);
     await a.save(credential('acct-1', { accessToken: 'access-new' }));
     expect((await b.load('acct-1'))?.credential.accessToken).toBe('access-new');
-    expect(await a.remove('acct-2')).toBe(true);
-    expect(await a.remove('acct-2')).toBe(false);
+    expect(await a.remove('acct-2')).toHaveLength(1);
+    expect(await a.remove('acct-2')).toEqual([]);
     expect(await b.load('acct-2')).toBeNull();
   });
 

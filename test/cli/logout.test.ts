@@ -1,4 +1,4 @@
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,5 +102,19 @@ describe('cliproxy logout', () => {
     expect(await bare.run(['logout', '--auth-dir', dir])).toBe(2);
     expect(bare.stderr.text()).toMatch(/^2 accounts are signed in \(.*\): name one \(cliproxy logout <email>\) or use --all\.\n$/);
     expect(await readdir(dir)).toHaveLength(2);
+  });
+});
+
+describe('cliproxy logout of an account with a duplicate copy', () => {
+  it('names every file it removed, the duplicate too', async () => {
+    const { dir, accounts } = await dirWith(['dup@example.com']);
+    const copy = path.join(dir, 'codex-copy.json');
+    await copyFile(accounts[0]!.file, copy);
+    const cli = await fakeCli({ env: env() });
+    expect(await cli.run(['logout', 'codex-copy.json', '--auth-dir', dir])).toBe(0);
+    expect(await readdir(dir)).toEqual([]);
+    const out = cli.stdout.text();
+    expect(out).toContain(accounts[0]!.file);
+    expect(out).toContain(copy);
   });
 });

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CodexClient, userAgent } from '../../src/upstream/codex-client.js';
+import { InvalidRequestError } from '../../src/errors.js';
 import { UpstreamFailure } from '../../src/upstream/types.js';
 import type { ResponsesEvent, UpstreamStream } from '../../src/upstream/types.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -351,7 +352,8 @@ describe('CodexClient.responses', () => {
       for await (const _ of stream.events()) stream.cancel();
     })());
     expect(err).toBeDefined();
-    await new Promise((r) => setTimeout(r, 50));
+    // the close reaches the server's socket shortly after; wait for it (bounded) rather than a fixed 50 ms
+    for (let i = 0; i < 100 && !closedByClient; i++) await new Promise((r) => setTimeout(r, 20));
     expect(closedByClient).toBe(true);
   });
 });
@@ -542,5 +544,42 @@ describe('CodexStream.raw() and the terminal event', () => {
       }
     }
     expect(text).toBe(sseText(events));
+  });
+});
+
+describe('CodexClient.responses: requests that cannot be sent are the request\'s fault', () => {
+  it('a body JSON cannot represent, or nested past the stack, is a 400 InvalidRequestError, not a network failure', async () => {
+    let reached = 0;
+    handler = (_req, res) => {
+      reached++;
+      res.writeHead(200).end();
+    };
+    const cyclic: Record<string, unknown> = { model: 'gpt-5' };
+    cyclic['self'] = cyclic;
+    let deep: Record<string, unknown> = {};
+    const root = deep;
+    for (let i = 0; i < 20_000; i++) deep = (deep['a'] = {}) as Record<string, unknown>;
+    for (const body of [{ model: 'gpt-5', n: 10n } as unknown as Record<string, unknown>, cyclic, { model: 'gpt-5', tools: root }]) {
+      const err = await client().responses(auth, body).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(InvalidRequestError);
+      expect((err as InvalidRequestError).status).toBe(400);
+      expect(err).not.toBeInstanceOf(UpstreamFailure);
+    }
+    expect(reached).toBe(0);
+  });
+
+  it('a session id that is not a valid header value is sent hashed instead of being refused', async () => {
+    let seen: string | undefined;
+    handler = (req, res) => {
+      seen = req.headers['session-id'] as string | undefined;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(sseText(events));
+    };
+    const stream = await client().responses(auth, {}, { sessionId: '张三\r\nx: 1' });
+    for await (const _ of stream.events()) void _;
+    expect(seen).toMatch(/^h[0-9a-f]{32}$/);
   });
 });

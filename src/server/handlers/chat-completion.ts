@@ -15,6 +15,7 @@ import type { CallOptions, HandlerDeps } from './deps.js';
 import { KEEP_ALIVE_INTERVAL_MS } from './keep-alive.js';
 import { EventsToText, collectResponse, type MidStreamFailure } from './upstream-events.js';
 import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
+import { upstreamSessionId } from './session.js';
 
 export type { ChatCompletion };
 
@@ -51,7 +52,7 @@ async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOpt
 
   // prompt_cache_key: the client's, else `user`, else its session header, else derived from the conversation
   const affinityKey = typeof body['prompt_cache_key'] === 'string' ? (body['prompt_cache_key'] as string) : undefined;
-  const sessionId = affinityKey;
+  const sessionId = upstreamSessionId(body, undefined);
   const init = { id: newCompletionId(), model: req.model, created: Math.floor(deps.clock.now() / 1000), legacyFunctions: usesLegacyFunctions(req) };
 
   if (!req.stream) {

@@ -25,7 +25,7 @@ import { estimateInputTokens } from '../../translate/token-estimate.js';
 import type { ResponsesEvent } from '../../upstream/types.js';
 import { anthropicErrorOf } from '../anthropic-error.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
-import { affinityKeyOf } from './session.js';
+import { affinityKeyOf, upstreamSessionId } from './session.js';
 import { EventsToText, collectResponse, type MidStreamFailure } from './upstream-events.js';
 import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
 
@@ -87,7 +87,7 @@ export async function handleMessages(deps: HandlerDeps, rawBody: unknown, call: 
   const { body, limits, thinking } = translated;
   if (call.trace) call.trace.model = body['model'] as string;
   const affinityKey = affinityKeyOf({ promptCacheKey: translated.affinityKey }, call.sessionId);
-  const sessionId = translated.affinityKey ?? call.sessionId;
+  const sessionId = upstreamSessionId(body, call.sessionId);
   const state = createMessagesStreamState({
     id: newMessageId(),
     model: req.model,

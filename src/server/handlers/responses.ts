@@ -13,7 +13,7 @@ import { failureFromEvent, TERMINAL_EVENT_TYPES } from '../../upstream/events.js
 import { SseByteEvents } from '../../upstream/sse-bytes.js';
 import type { ResponsesEvent, UpstreamFailure } from '../../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
-import { affinityKeyOf } from './session.js';
+import { affinityKeyOf, upstreamSessionId } from './session.js';
 import { ProgressTracker, collectResponse, type MidStreamFailure } from './upstream-events.js';
 import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
 
@@ -128,7 +128,7 @@ async function responses(deps: HandlerDeps, rawBody: unknown, call: CallOptions)
   if (dropped.length) deps.log.debug({ dropped }, 'dropped parameters the Codex backend does not accept');
 
   const affinityKey = affinityKeyOf({ promptCacheKey: body['prompt_cache_key'], user: input['user'] }, call.sessionId);
-  const sessionId = typeof body['prompt_cache_key'] === 'string' ? (body['prompt_cache_key'] as string) : call.sessionId;
+  const sessionId = upstreamSessionId(body, call.sessionId);
   const attemptCall = { signal: call.signal, sessionId, upstreamHeaders: call.upstreamHeaders, trace: call.trace };
 
   if (!clientWantsStream) {

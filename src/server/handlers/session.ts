@@ -1,3 +1,5 @@
+import { headerSafe } from '../../upstream/header-value.js';
+
 /** Affinity key and upstream session id for a request: explicit cache key, then user, then a session header. */
 export function affinityKeyOf(fields: { promptCacheKey?: unknown; user?: unknown }, sessionHeader: string | undefined): string | undefined {
   if (typeof fields.promptCacheKey === 'string' && fields.promptCacheKey) return fields.promptCacheKey;
@@ -32,4 +34,19 @@ export function sessionHeaderOf(headers: Record<string, string | string[] | unde
     if (typeof v === 'string' && v.trim()) return v.trim().slice(0, 200);
   }
   return undefined;
+}
+
+/**
+ * The session id sent upstream, equal to the body's `prompt_cache_key` when it has one (the
+ * key is then replaced by its header-safe form in `body`, so the two stay equal), else the
+ * client's session header; always header-safe (see headerSafe).
+ */
+export function upstreamSessionId(body: Record<string, unknown>, sessionHeader: string | undefined): string | undefined {
+  const key = body['prompt_cache_key'];
+  if (typeof key === 'string' && key !== '') {
+    const safe = headerSafe(key);
+    body['prompt_cache_key'] = safe;
+    return safe;
+  }
+  return sessionHeader === undefined ? undefined : headerSafe(sessionHeader);
 }

@@ -7,7 +7,7 @@
  * account; nothing has reached the client yet.
  */
 import type { AttemptResult, PoolAccount } from '../../accounts/attempt.js';
-import { InternalError, type ApiError } from '../../errors.js';
+import { ApiError, InternalError } from '../../errors.js';
 import { apiErrorFromFailure } from '../../upstream/api-error.js';
 import { failureFromEvent, isTerminalEvent } from '../../upstream/events.js';
 import { SseEvents } from '../../upstream/sse.js';
@@ -22,7 +22,8 @@ export const PRELUDE_EVENTS: ReadonlySet<string> = new Set(['response.created', 
 
 /** Errors thrown while reading the body that are not already classified become network failures. */
 export function asUpstreamFailure(err: unknown, signal: AbortSignal): unknown {
-  if (err instanceof UpstreamFailure) return err;
+  // an ApiError is already the client's answer (e.g. a body that cannot be sent: the request's fault)
+  if (err instanceof UpstreamFailure || err instanceof ApiError) return err;
   if (signal.aborted) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new UpstreamFailure('network', `upstream stream broke: ${scrubText(message)}`, { cause: err });
@@ -85,7 +86,7 @@ export async function startAttempt(
 /** Reports a failed attempt to onAttempt (metrics) and returns what to throw to the pool. */
 export function reportFailure(deps: HandlerDeps, account: PoolAccount, err: unknown, signal: AbortSignal): unknown {
   const failure = asUpstreamFailure(err, signal);
-  deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : 'aborted');
+  deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : failure instanceof ApiError ? 'client_error' : 'aborted');
   return failure;
 }
 

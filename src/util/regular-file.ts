@@ -1,0 +1,38 @@
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+/**
+ * Reads a file only when it is a regular file. Opening a FIFO for reading blocks until a writer
+ * appears (a `codex-*.json` FIFO in the auth dir used to hang `serve` and `status`, SIGTERM
+ * included), and a device can be endless: the file is opened non-blocking, checked with fstat
+ * on the open descriptor (no race with a swap after a stat), and only then read.
+ */
+export class NotRegularFileError extends Error {
+  readonly code = 'ENOTREG';
+  constructor(
+    readonly file: string,
+    readonly kind: string,
+  ) {
+    super(`not a regular file (${kind})`);
+    this.name = 'NotRegularFileError';
+  }
+}
+
+function kindOf(st: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean; isDirectory(): boolean }): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a regular file';
+}
+
+export async function readRegularFile(file: string): Promise<string> {
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new NotRegularFileError(file, kindOf(st));
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
