@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,10 @@ let work: string;
 
 beforeAll(async () => {
   if (!existsSync(CLAUDE)) throw new Error(`Claude Code is missing at ${CLAUDE}: run npm ci (it is a dev dependency, @anthropic-ai/claude-code)`);
+  // the package ships a 500-byte placeholder that its postinstall replaces with the native binary
+  if (statSync(realpathSync(CLAUDE)).size < 100_000) {
+    throw new Error('Claude Code\'s native binary is not installed (its postinstall did not run): run `node node_modules/@anthropic-ai/claude-code/install.cjs`, or npm ci without --ignore-scripts');
+  }
   stack = await startStack({ apiKeys: [KEY] });
   home = mkdtempSync(path.join(tmpdir(), 'cliproxy-claude-home-'));
   work = mkdtempSync(path.join(tmpdir(), 'cliproxy-claude-work-'));
