@@ -9,6 +9,7 @@
  *    message → one call to the tool named in the text (else the first): a function_call with
  *    arguments = the first JSON object in the text (else `{}`), or for a custom tool a
  *    custom_tool_call whose free-form input is the text after "input:" (else the whole text)
+ *  - a web_search tool and "Search for X" → a web_search_call (query X), then `Found results for: X`
  *  - input_image parts in the last user message → `I see N image(s).`
  *  - otherwise → `Echo: <last user text>`
  * text.format json_object/json_schema wraps a text reply as `{"answer":"<reply>"}`; with
@@ -40,7 +41,8 @@ export type PlannedItem =
   | { type: 'reasoning'; summary: string }
   | { type: 'message'; text: string }
   | { type: 'function_call'; name: string; arguments: string }
-  | { type: 'custom_tool_call'; name: string; input: string };
+  | { type: 'custom_tool_call'; name: string; input: string }
+  | { type: 'web_search'; query: string };
 
 export interface ReplyPlan {
   items: PlannedItem[];
@@ -168,6 +170,18 @@ function chooseTool(names: string[], toolChoice: unknown, userText: string): str
   return names.find((n) => userText.includes(n)) ?? names[0];
 }
 
+/** "Search for X" / "Search the web for X" with a web_search tool → a web_search_call, then a text citing it. */
+const SEARCH_RE = /^\s*Search(?: the web)? for\s+([\s\S]*?)\.?\s*$/;
+
+function hasWebSearchTool(tools: unknown): boolean {
+  return Array.isArray(tools) && tools.some((t) => isObject(t) && t.type === 'web_search');
+}
+
+/** The URL the sandbox "finds" for a query. */
+export function searchResultUrl(query: string): string {
+  return `https://search.sandbox.test/?q=${encodeURIComponent(query)}`;
+}
+
 const RETURN_RE = /^\s*Return\s+([\s\S]*?)\.?\s*$/;
 
 function wantsJson(body: Json): boolean {
@@ -208,6 +222,10 @@ export function planReply(body: Json): ReplyPlan {
     text = `Tool result: ${toolOutputText(last.output)}`;
   } else if (returned) {
     text = returned[1] ?? '';
+  } else if (last === user && hasWebSearchTool(body.tools) && SEARCH_RE.test(userText)) {
+    const query = SEARCH_RE.exec(userText)![1]!.trim();
+    planned.push({ type: 'web_search', query });
+    text = `Found results for: ${query}`;
   } else {
     const custom = customToolNames(body.tools);
     const tool = last && last === user ? chooseTool([...functionToolNames(body.tools), ...custom], body.tool_choice, userText) : undefined;

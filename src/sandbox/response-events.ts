@@ -2,7 +2,7 @@
  * Turns a reply plan into the Responses API event sequence (protocol.md §4): created →
  * in_progress → per item (added, deltas, done) → completed, or a response.failed ending.
  */
-import { argumentDeltas, encryptReasoning, estimateTokens, textDeltas, type PlannedItem } from './model-replies.js';
+import { argumentDeltas, encryptReasoning, estimateTokens, searchResultUrl, textDeltas, type PlannedItem } from './model-replies.js';
 
 export type SseEvent = { type: string } & Record<string, unknown>;
 
@@ -76,6 +76,20 @@ function itemEvents(item: PlannedItem, outputIndex: number, r: ResponseIdentity,
     events.push({ type: 'response.output_item.done', output_index: outputIndex, item: done });
     return { events, done };
   }
+  if (item.type === 'web_search') {
+    const id = r.nextId('ws');
+    const action: Record<string, unknown> = { type: 'search', query: item.query };
+    const include = Array.isArray(r.request.include) ? r.request.include : [];
+    if (include.includes('web_search_call.action.sources')) action.sources = [{ type: 'url', url: searchResultUrl(item.query) }];
+    const done = { id, type: 'web_search_call', status: 'completed', action };
+    const base = { item_id: id, output_index: outputIndex };
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { id, type: 'web_search_call', status: 'in_progress' } });
+    events.push({ type: 'response.web_search_call.in_progress', ...base });
+    events.push({ type: 'response.web_search_call.searching', ...base });
+    events.push({ type: 'response.web_search_call.completed', ...base });
+    events.push({ type: 'response.output_item.done', output_index: outputIndex, item: done });
+    return { events, done };
+  }
   if (item.type === 'function_call') {
     const id = r.nextId('fc');
     const callId = r.nextId('call');
@@ -123,6 +137,7 @@ export function computeUsage(request: Record<string, unknown>, items: PlannedIte
   for (const it of items) {
     if (it.type === 'reasoning') reasoning += estimateTokens(it.summary);
     else if (it.type === 'message') visible += estimateTokens(it.text);
+    else if (it.type === 'web_search') visible += estimateTokens(it.query);
     else visible += estimateTokens(it.name + (it.type === 'function_call' ? it.arguments : it.input));
   }
   const output = visible + reasoning;

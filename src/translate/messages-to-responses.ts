@@ -109,7 +109,8 @@ export function messagesToResponses(req: MessagesRequest, opts: { model: string;
 
   body['store'] = false;
   body['stream'] = true;
-  body['include'] = ['reasoning.encrypted_content'];
+  // the sources a web search read become the web_search_tool_result block
+  body['include'] = tools.some((t) => t['type'] === 'web_search') ? ['reasoning.encrypted_content', 'web_search_call.action.sources'] : ['reasoning.encrypted_content'];
 
   return {
     body,

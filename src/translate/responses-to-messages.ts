@@ -32,6 +32,7 @@ export interface AnthropicUsage {
   output_tokens: number;
   cache_read_input_tokens: number;
   cache_creation_input_tokens: number;
+  server_tool_use?: { web_search_requests: number };
 }
 
 interface OpenBlock {
@@ -66,6 +67,8 @@ export interface MessagesStreamState {
   itemsDone: Set<string>;
   charsSent: number;
   sawToolUse: boolean;
+  /** Web searches the upstream ran (usage.server_tool_use.web_search_requests). */
+  webSearches: number;
   usage: AnthropicUsage | null;
   stopReason: AnthropicStopReason | null;
   stopSequence: string | null;
@@ -96,6 +99,7 @@ export function createMessagesStreamState(init: {
     itemsDone: new Set(),
     charsSent: 0,
     sawToolUse: false,
+    webSearches: 0,
     usage: null,
     stopReason: null,
     stopSequence: null,
@@ -189,7 +193,8 @@ function end(state: MessagesStreamState, reason: AnthropicStopReason, sequence: 
   state.stopReason = reason;
   state.stopSequence = sequence;
   const estimatedOutput = Math.ceil(state.charsSent / 4);
-  const usage = state.usage && reason !== 'max_tokens' && reason !== 'stop_sequence' ? state.usage : { ...(state.usage ?? anthropicUsageFrom(undefined, state.inputTokensEstimate, 0)), output_tokens: estimatedOutput };
+  const counted = state.usage && reason !== 'max_tokens' && reason !== 'stop_sequence' ? state.usage : { ...(state.usage ?? anthropicUsageFrom(undefined, state.inputTokensEstimate, 0)), output_tokens: estimatedOutput };
+  const usage = state.webSearches > 0 ? { ...counted, server_tool_use: { web_search_requests: state.webSearches } } : counted;
   out.push({ type: 'message_delta', delta: { stop_reason: reason, stop_sequence: sequence }, usage });
   out.push({ type: 'message_stop' });
   return out;
@@ -376,9 +381,38 @@ function outputItemDone(state: MessagesStreamState, event: ResponsesEvent): Anth
     }
     case 'reasoning':
       return reasoningDone(state, event, item);
+    case 'web_search_call':
+      return webSearchDone(state, key, item);
     default:
       return [];
   }
+}
+
+/**
+ * A finished web search → Anthropic's server_tool_use block (name web_search, input {query})
+ * and a web_search_tool_result block listing the sources the upstream read (as URLs; the Codex
+ * backend gives no titles or page ages).
+ */
+function webSearchDone(state: MessagesStreamState, key: string, item: Rec): AnthropicStreamEvent[] {
+  const action = rec(item['action']);
+  const query = str(action?.['query']) ?? (Array.isArray(action?.['queries']) ? (action['queries'] as unknown[]).filter((q) => typeof q === 'string').join(' ') : '');
+  const toolUseId = `srvtoolu_${str(item['id']) ?? key}`;
+  const out = openBlock(state, 'tool_use', key, { type: 'server_tool_use', id: toolUseId, name: 'web_search', input: {} });
+  if (state.done || !state.open) return out;
+  state.webSearches++;
+  state.open.sent = true;
+  out.push(...sendChars(state, JSON.stringify({ query }), (t) => ({ type: 'input_json_delta', partial_json: t })));
+  if (state.done) return out;
+  out.push(...closeBlock(state));
+  const sources = Array.isArray(action?.['sources']) ? (action['sources'] as unknown[]) : [];
+  const results = sources
+    .map((src) => str(rec(src)?.['url']))
+    .filter((url): url is string => url !== undefined)
+    .map((url) => ({ type: 'web_search_result', url, title: url, encrypted_content: '', page_age: null }));
+  const index = state.nextIndex++;
+  out.push({ type: 'content_block_start', index, content_block: { type: 'web_search_tool_result', tool_use_id: toolUseId, content: results } });
+  out.push({ type: 'content_block_stop', index });
+  return out;
 }
 
 /**
@@ -442,7 +476,7 @@ export function messageFromStreamEvents(events: readonly AnthropicStreamEvent[])
       case 'content_block_stop': {
         const index = ev['index'] as number;
         const block = message?.content[index];
-        if (block?.['type'] === 'tool_use') block['input'] = parseToolInput(json.get(index) ?? '');
+        if (block?.['type'] === 'tool_use' || block?.['type'] === 'server_tool_use') block['input'] = parseToolInput(json.get(index) ?? '');
         break;
       }
       case 'message_delta':

@@ -102,6 +102,18 @@ describe('Anthropic SDK against the proxy (/v1/messages)', () => {
     expect(m.content[0]).toMatchObject({ type: 'tool_use', name: 'lookup', input: {} });
   });
 
+  it('web search server tool: server_tool_use + web_search_tool_result blocks, then the answer', async () => {
+    const m = await client.messages
+      .stream({ model: MODEL, max_tokens: 1024, tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 3 }], messages: [{ role: 'user', content: 'Search the web for cliproxy docs' }] })
+      .finalMessage();
+    expect(m.content.map((b) => b.type)).toEqual(['server_tool_use', 'web_search_tool_result', 'text']);
+    expect(m.content[0]).toMatchObject({ name: 'web_search', input: { query: 'cliproxy docs' } });
+    expect(m.content[1]).toMatchObject({ content: [{ type: 'web_search_result', url: 'https://search.sandbox.test/?q=cliproxy%20docs' }] });
+    expect(textOf(m)).toBe('Found results for: cliproxy docs');
+    expect(m.stop_reason).toBe('end_turn');
+    expect(m.usage.server_tool_use?.web_search_requests).toBe(1);
+  });
+
   it('images: base64 and URL', async () => {
     const m = await client.messages.create({
       model: MODEL,

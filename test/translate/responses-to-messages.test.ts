@@ -126,6 +126,37 @@ describe('responses-to-messages: event order', () => {
     expect(run(events, { thinking: 'none' }).message.content).toEqual([{ type: 'text', text: 'ok' }]);
   });
 
+  it('a web search: server_tool_use (input {query}) and web_search_tool_result (the sources) before the text; counted in usage', () => {
+    const ws: ResponsesEvent[] = [
+      { type: 'response.output_item.added', output_index: 0, item: { id: 'ws_1', type: 'web_search_call', status: 'in_progress' } },
+      { type: 'response.web_search_call.searching', item_id: 'ws_1', output_index: 0 },
+      {
+        type: 'response.output_item.done',
+        output_index: 0,
+        item: { id: 'ws_1', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'cliproxy', sources: [{ type: 'url', url: 'https://a.test/' }] } },
+      },
+    ];
+    const { out, message } = run([created, ...ws, ...messageItem('m', 1, ['Found.']), completed()]);
+    expect(shape(out)).toEqual([
+      'message_start',
+      'start:server_tool_use@0',
+      'input_json_delta:{"query":"cliproxy"}',
+      'stop@0',
+      'start:web_search_tool_result@1',
+      'stop@1',
+      'start:text@2',
+      'text_delta:Found.',
+      'stop@2',
+      'message_delta:end_turn',
+      'message_stop',
+    ]);
+    expect(message.content.slice(0, 2)).toEqual([
+      { type: 'server_tool_use', id: 'srvtoolu_ws_1', name: 'web_search', input: { query: 'cliproxy' } },
+      { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_ws_1', content: [{ type: 'web_search_result', url: 'https://a.test/', title: 'https://a.test/', encrypted_content: '', page_age: null }] },
+    ]);
+    expect(message.usage.server_tool_use).toEqual({ web_search_requests: 1 });
+  });
+
   it('response.incomplete → max_tokens (content_filter → refusal)', () => {
     expect(run([created, ...messageItem('m', 0, ['x']), incomplete('max_output_tokens')]).message.stop_reason).toBe('max_tokens');
     expect(run([created, ...messageItem('m', 0, ['x']), incomplete('content_filter')]).message.stop_reason).toBe('refusal');
