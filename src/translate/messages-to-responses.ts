@@ -109,8 +109,9 @@ export function messagesToResponses(req: MessagesRequest, opts: { model: string;
 
   body['store'] = false;
   body['stream'] = true;
-  // the sources a web search read become the web_search_tool_result block
-  body['include'] = tools.some((t) => t['type'] === 'web_search') ? ['reasoning.encrypted_content', 'web_search_call.action.sources'] : ['reasoning.encrypted_content'];
+  // Not 'web_search_call.action.sources': the Codex CLI never asks for it and some Responses
+  // backends reject it; sources the backend sends anyway still become web_search_result entries.
+  body['include'] = ['reasoning.encrypted_content'];
 
   return {
     body,

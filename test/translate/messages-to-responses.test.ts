@@ -188,7 +188,7 @@ describe('messages-to-responses: tools and tool_choice', () => {
       { type: 'web_search', filters: { allowed_domains: ['a.test'] }, user_location: { type: 'approximate', city: 'Paris', country: 'FR' } },
     ]);
     expect(r.body['parallel_tool_calls']).toBe(true);
-    expect(r.body['include']).toEqual(['reasoning.encrypted_content', 'web_search_call.action.sources']);
+    expect(r.body['include']).toEqual(['reasoning.encrypted_content']);
   });
 
   it.each([
