@@ -227,8 +227,9 @@ export class AccountPool {
    * far enough to know it works, and the resulting Attempt (account + what `open` returned) is
    * the caller's to commit and settle (see attempt.ts). An UpstreamFailure thrown by `open`
    * (nothing has reached the client yet) cools the account down and `open` runs again on the
-   * next eligible account, up to `request-retry` more times; a 401 refreshes the token once and
-   * retries on the same account. When every usable account is cooling it throws
+   * next eligible account, up to `request-retry` more times (an account out of quota, 429
+   * usage_limit / rate_limited, does not use up a retry: every account is asked before the
+   * client sees a 429); a 401 refreshes the token once and retries on the same account. When every usable account is cooling it throws
    * RateLimitError (429, all_accounts_rate_limited) if they all rest for usage/rate limits, else
    * the error the other reason maps to (503 account_unauthorized after a refresh did not help,
    * 503 overloaded, 502/504 …; see cooling-error.ts), with Retry-After = the soonest return.
@@ -283,6 +284,10 @@ export class AccountPool {
           if (!(err instanceof UpstreamFailure)) throw err;
           lastFailure = err;
           if (!this.applyFailure(entry, err)) throw err;
+          // an account out of quota answers at once and now rests until its reset: trying the
+          // next one costs no time, so it does not use up request-retry (which bounds how long a
+          // client waits on failing accounts); a 429 reaches the client only when all are out
+          if (QUOTA_KINDS.has(err.kind)) accountsAttempted--;
           break;
         }
       }
@@ -489,6 +494,9 @@ export class AccountPool {
     if (usable !== wasUsable || winner === 'stored') this.refresher.schedule(entry);
   }
 }
+
+/** Failures that mean "this account is out of quota for now" (see open). */
+const QUOTA_KINDS: ReadonlySet<string> = new Set(['usage_limit', 'rate_limited']);
 
 function matches(e: AccountEntry, where: AccountFilter): boolean {
   return where({ accountId: e.accountId, email: e.credential.email, planType: e.credential.planType });

@@ -41,6 +41,25 @@ describe('retries on the next account', () => {
     expect((err as UpstreamFailure).kind).toBe('server');
   });
 
+  it('accounts out of quota do not use up request-retry: every account is asked before a 429', async () => {
+    fx = await poolWith(['a', 'b', 'c', 'd', 'e'], { config: { requestRetry: 1 } });
+    const tried: string[] = [];
+    const served = await fx.pool.withAccount({}, async ({ account }) => {
+      tried.push(account.accountId);
+      if (account.accountId !== 'e') throw new UpstreamFailure('usage_limit', 'limit', { status: 429, resetAt: fx!.clock.now() + 60_000 });
+      return account.accountId;
+    });
+    expect(served).toBe('e');
+    expect(tried).toEqual(['a', 'b', 'c', 'd', 'e']);
+    // the last one runs out too: now the client gets the 429, with the soonest reset
+    const err = await fx.pool
+      .withAccount({}, async () => {
+        throw new UpstreamFailure('usage_limit', 'limit', { status: 429, resetAt: fx!.clock.now() + 60_000 });
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 429, code: 'all_accounts_rate_limited', retryAfterSeconds: 60 });
+  });
+
   it('request-level failures are rethrown without retry or cooldown', async () => {
     fx = await poolWith(['a', 'b']);
     for (const kind of ['bad_request', 'not_found', 'response_failed'] as const) {
