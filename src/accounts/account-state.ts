@@ -59,6 +59,9 @@ export const MAX_REFRESH_AGE_MS = 8 * 24 * 3600 * 1000;
  */
 export type TokenWinner = 'same' | 'ours' | 'stored';
 
+/** Cooldowns about the current token: they end when other tokens are put in use. */
+const TOKEN_COOLDOWNS: ReadonlySet<string> = new Set(['refresh_failed', 'unauthorized', 'store_unavailable']);
+
 /**
  * One account's runtime state. Every change goes through a method here (the pool, the
  * refresher and the attempts call them); the fields are read-only from outside.
@@ -88,6 +91,8 @@ export class AccountEntry {
   lockProblemLogged: string | null = null;
   /** The save problem last logged for this account (repeats go to debug until a save works). */
   saveProblemLogged: string | null = null;
+  /** setAt of the last shared cooldown applied or published for this account (each is applied once). */
+  private sharedAt = 0;
   /** Set while a refresh for this account is in flight (single-flight; the refresher's slot). */
   refreshing: Promise<void> | null = null;
   /** Cancels the scheduled proactive refresh (the refresher's slot). */
@@ -180,7 +185,7 @@ export class AccountEntry {
     if (winner === 'stored') {
       this.cred = s;
       this.refreshBackoff = 0;
-      if (this.coolReason === 'refresh_failed' || this.coolReason === 'unauthorized') this.clearCooldown();
+      if (this.coolReason !== null && TOKEN_COOLDOWNS.has(this.coolReason)) this.clearCooldown();
       return winner;
     }
     const tokens = winner === 'same' ? s : this.cred;
@@ -216,7 +221,25 @@ export class AccountEntry {
   /** A refresh worked: its backoff ends, and a cooldown that was about the old token too. */
   refreshSucceeded(): void {
     this.refreshBackoff = 0;
-    if (this.coolReason === 'refresh_failed' || this.coolReason === 'unauthorized') this.clearCooldown();
+    if (this.coolReason !== null && TOKEN_COOLDOWNS.has(this.coolReason)) this.clearCooldown();
+  }
+
+  /** The store is reachable again: an account set aside for it returns (true), its refresh backoff reset. */
+  storeBack(): boolean {
+    if (this.coolReason !== 'store_unavailable') return false;
+    this.clearCooldown();
+    this.refreshBackoff = 0;
+    return true;
+  }
+
+  /**
+   * A shared cooldown published at `setAt` (by this process or another): true the first time
+   * it is seen, false when it (or a later one) was already applied or published here.
+   */
+  firstSightOfShared(setAt: number): boolean {
+    if (setAt <= this.sharedAt) return false;
+    this.sharedAt = setAt;
+    return true;
   }
 
   /** A transient refresh failure: returns the backoff level to wait for and raises it. */

@@ -43,6 +43,7 @@ const REASON_TEXT: Record<string, string> = {
   unauthorized: 'rejected by the upstream (401) even after a token refresh',
   forbidden: 'refused by the upstream (403)',
   refresh_failed: 'waiting to retry a token refresh that failed',
+  store_unavailable: 'waiting for the account store (PostgreSQL) to refresh its token',
   overloaded: 'backing off because the upstream is overloaded',
   server: 'backing off after upstream server errors',
   network: 'backing off because the upstream could not be reached',
@@ -94,7 +95,9 @@ export function coolingAccountsError(input: { cooling: readonly CoolingAccount[]
     ? ' Run `cliproxy status` to see which account; if it keeps failing, sign it in again with `cliproxy login`.'
     : out.some((c) => c.reason === 'refresh_failed')
       ? ' Check that the issuer is reachable; `cliproxy status` lists the accounts.'
-      : '';
+      : out.some((c) => c.reason === 'store_unavailable')
+        ? ' The account store is unreachable; accounts whose token needs a refresh come back when it is.'
+        : '';
   const message = `${summary}.${advice} Retry later: ${when}`;
   return new ApiError(base.status, base.type, message, { code: base.code, retryAfterSeconds, cause: actual });
 }
@@ -103,6 +106,7 @@ export function coolingAccountsError(input: { cooling: readonly CoolingAccount[]
 function baseError(reason: string, actual: UpstreamFailure | undefined, now: number): ApiError {
   if (actual) return apiErrorFromFailure(actual, now);
   if (reason === 'refresh_failed') return new ServiceUnavailableError('refresh failed', { code: 'account_refresh_failed' });
+  if (reason === 'store_unavailable') return new ServiceUnavailableError('store unavailable', { code: 'store_unavailable' });
   if (FAILURE_KINDS.has(reason)) return apiErrorFromFailure(new UpstreamFailure(reason as FailureKind, reason), now);
   return new ServiceUnavailableError(reason);
 }

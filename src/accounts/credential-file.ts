@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readClaims } from '../auth/id-token-claims.js';
 import type { AuthMethod, Credential } from './credential.js';
+import { openEnvelope, PLAIN, StoreKeyError, type StoreCrypto } from './store-cipher.js';
 
 /**
  * The token file format (one JSON object per account), compatible with CLIProxyAPI's flat
@@ -11,6 +12,8 @@ import type { AuthMethod, Credential } from './credential.js';
  *   pkce {method, challenge}, disabled, needs_login {reason, at (RFC3339)} (only when set),
  *   any other fields found in the file (proxy_url, priority, note, …) kept verbatim,
  *   checksum.
+ * With an encryption key (store-cipher.ts) `id_token`, `access_token` and `refresh_token` are
+ * left out and `sealed` (the versioned envelope) holds them; the rest stays readable.
  *
  * CHECKSUM: lowercase hex SHA-256 of the UTF-8 bytes of the canonical JSON of the top-level
  * object WITHOUT its `checksum` key. Canonical JSON = JSON.stringify-style encoding with no
@@ -23,6 +26,25 @@ export class CredentialFileError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'CredentialFileError';
+  }
+}
+
+/** What can be read of an account whose tokens cannot be decrypted (for `status` and the start-up error). */
+export interface LockedMeta {
+  accountId: string;
+  email: string;
+  planType: string;
+  expiresAt: number | null;
+}
+
+/** The tokens are encrypted and this process has no key, or another key, for them. */
+export class CredentialLockedError extends CredentialFileError {
+  constructor(
+    message: string,
+    readonly meta: LockedMeta,
+  ) {
+    super(message);
+    this.name = 'CredentialLockedError';
   }
 }
 
@@ -41,6 +63,7 @@ const KNOWN_FIELDS = new Set([
   'pkce',
   'disabled',
   'needs_login',
+  'sealed',
   'checksum',
 ]);
 
@@ -66,16 +89,18 @@ function iso(ms: number | null): string | undefined {
   return ms === null || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString();
 }
 
-/** The object written to disk, checksum included. */
-export function credentialToFileObject(c: Credential): Record<string, unknown> {
+/** The object written to disk, checksum included; the tokens sealed when `crypto` has a key. */
+export function credentialToFileObject(c: Credential, crypto: StoreCrypto = PLAIN): Record<string, unknown> {
+  const sealed = crypto.seal?.seal(c, c.accountId);
   const fields: Record<string, unknown> = {
     type: 'codex',
     email: c.email,
     account_id: c.accountId,
     plan_type: c.planType,
-    id_token: c.idToken,
-    access_token: c.accessToken,
-    refresh_token: c.refreshToken,
+    id_token: sealed ? undefined : c.idToken,
+    access_token: sealed ? undefined : c.accessToken,
+    refresh_token: sealed ? undefined : c.refreshToken,
+    sealed,
     token_type: c.tokenType,
     expired: iso(c.expiresAt),
     last_refresh: iso(c.lastRefresh),
@@ -91,8 +116,8 @@ export function credentialToFileObject(c: Credential): Record<string, unknown> {
   return { ...fields, checksum: computeChecksum(fields) };
 }
 
-export function serializeCredential(c: Credential): string {
-  return `${JSON.stringify(credentialToFileObject(c), null, 2)}\n`;
+export function serializeCredential(c: Credential, crypto: StoreCrypto = PLAIN): string {
+  return `${JSON.stringify(credentialToFileObject(c, crypto), null, 2)}\n`;
 }
 
 function str(v: unknown): string | undefined {
@@ -120,8 +145,11 @@ function jsonErrorReason(err: unknown): string {
   return 'not valid JSON';
 }
 
-/** Parses a token file's text. Throws CredentialFileError with the reason when it cannot be used. */
-export function parseCredentialFile(text: string): Credential {
+/**
+ * Parses a token file's text. Throws CredentialFileError with the reason when it cannot be
+ * used (CredentialLockedError when its sealed tokens cannot be opened with `crypto`).
+ */
+export function parseCredentialFile(text: string, crypto: StoreCrypto = PLAIN): Credential {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -136,6 +164,7 @@ export function parseCredentialFile(text: string): Credential {
       throw new CredentialFileError('checksum mismatch (the file was edited or damaged)');
     }
   }
+  if (j.sealed !== undefined) unseal(j, crypto);
   const accessToken = str(j.access_token);
   const refreshToken = str(j.refresh_token);
   if (!accessToken) throw new CredentialFileError('access_token is missing');
@@ -172,4 +201,26 @@ export function parseCredentialFile(text: string): Credential {
     ...(needsLogin ? { needsLogin } : {}),
     ...(Object.keys(extra).length > 0 ? { extra } : {}),
   };
+}
+
+/** Puts the sealed tokens of a parsed file object back in place (throws CredentialLockedError when they cannot be opened). */
+function unseal(j: Record<string, unknown>, crypto: StoreCrypto): void {
+  const accountId = str(j.account_id);
+  if (!accountId) throw new CredentialFileError('account_id is missing (required with sealed tokens)');
+  try {
+    const t = openEnvelope(crypto, j.sealed, accountId);
+    j.id_token = t.idToken;
+    j.access_token = t.accessToken;
+    j.refresh_token = t.refreshToken;
+    delete j.sealed;
+  } catch (err) {
+    if (!(err instanceof StoreKeyError)) throw err;
+    let expiresAt: number | null = null;
+    try {
+      expiresAt = time(j.expired, 'expired');
+    } catch {
+      expiresAt = null;
+    }
+    throw new CredentialLockedError(err.message, { accountId, email: str(j.email) ?? 'unknown', planType: str(j.plan_type) ?? 'unknown', expiresAt });
+  }
 }

@@ -7,7 +7,8 @@ import writeFileAtomic from 'write-file-atomic';
 import { CliError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Credential } from './credential.js';
-import { parseCredentialFile, serializeCredential } from './credential-file.js';
+import { CredentialLockedError, parseCredentialFile, serializeCredential, type LockedMeta } from './credential-file.js';
+import { PLAIN, type StoreCrypto } from './store-cipher.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { NotRegularFileError, readRegularFile } from '../util/regular-file.js';
 import {
@@ -56,6 +57,8 @@ export interface FileAccountStoreOptions {
   watchPollMs?: number;
   /** Told when the store fixed something on its own (an auth dir others could read, tightened to owner-only). */
   onWarning?: (message: string) => void;
+  /** Encryption of the token fields (store.encryption-key); default plain. */
+  crypto?: StoreCrypto;
 }
 
 const FILE_RE = /^codex-.*\.json$/;
@@ -77,6 +80,8 @@ interface ScannedFile {
   file: string;
   credential?: Credential;
   reason?: string;
+  /** Set when the file is fine but its tokens are encrypted with a key we do not have. */
+  locked?: LockedMeta;
 }
 
 /** A file's identity for caching: size, mtime and inode (every atomic write makes a new inode). */
@@ -114,6 +119,7 @@ export class FileAccountStore implements AccountStore {
   private readonly lockLimits: StaleLimits;
   private readonly hostname: string;
   private readonly pollMs: number;
+  private readonly crypto: StoreCrypto;
   private readonly localLocks = new KeyedMutex();
   /** What each file held when last read, by path; reused while its signature (size, mtime, inode) is unchanged. */
   private readonly parsed = new Map<string, { signature: string; result: ScannedFile }>();
@@ -136,6 +142,7 @@ export class FileAccountStore implements AccountStore {
     this.hostname = opts.hostname ?? hostname();
     this.pollMs = opts.watchPollMs ?? 1000;
     this.onWarning = opts.onWarning ?? (() => undefined);
+    this.crypto = opts.crypto ?? PLAIN;
   }
 
   /**
@@ -213,9 +220,9 @@ export class FileAccountStore implements AccountStore {
     }
     let result: ScannedFile;
     try {
-      result = { file, credential: parseCredentialFile(text) };
+      result = { file, credential: parseCredentialFile(text, this.crypto) };
     } catch (err) {
-      result = { file, reason: (err as Error).message };
+      result = { file, reason: (err as Error).message, ...(err instanceof CredentialLockedError ? { locked: err.meta } : {}) };
     }
     // stat came first: if the file changed while it was read, its next signature differs and it is read again
     this.parsed.set(file, { signature, result });
@@ -310,7 +317,7 @@ export class FileAccountStore implements AccountStore {
     const byAccount = new Map<string, StoredAccount>();
     for (const s of scanned) {
       if (!s.credential) {
-        problems.push(loadProblem(s.file, s.reason ?? 'unreadable', 'corrupt'));
+        problems.push(s.locked ? loadProblem(s.file, s.reason ?? 'encrypted', 'locked', s.locked) : loadProblem(s.file, s.reason ?? 'unreadable', 'corrupt'));
         continue;
       }
       const current = byAccount.get(s.credential.accountId);
@@ -342,7 +349,7 @@ export class FileAccountStore implements AccountStore {
     const { target, previous } = known ? { target: known.file, previous: known.credential } : await this.targetByScan(credential);
     // a new login carries no `extra`: keep the other tool's fields (proxy_url, priority, note…) of the file it replaces
     const toWrite = credential.extra === undefined && previous?.extra ? { ...credential, extra: previous.extra } : credential;
-    const text = serializeCredential(toWrite);
+    const text = serializeCredential(toWrite, this.crypto);
     try {
       await writeFileAtomic(target, text, { mode: 0o600, fsync: true });
     } catch (err) {
@@ -368,6 +375,10 @@ export class FileAccountStore implements AccountStore {
     const scanned = await this.scan();
     const canonical = path.join(this.dir, accountFileName(credential.email, credential.accountId));
     const sameAccount = scanned.filter((s) => s.credential?.accountId === credential.accountId);
+    const locked = scanned.find((s) => s.locked?.accountId === credential.accountId);
+    if (locked) {
+      throw new CliError(`Refusing to overwrite ${locked.file}: ${locked.reason}. Set the key it was written with, or move it aside first.`);
+    }
     let target: string;
     if (sameAccount.some((s) => s.file === canonical)) target = canonical;
     else if (sameAccount[0]) target = sameAccount[0].file;
@@ -391,7 +402,7 @@ export class FileAccountStore implements AccountStore {
   private async remember(file: string, text: string): Promise<void> {
     try {
       const st = await stat(file);
-      this.parsed.set(file, { signature: statSignature(st), result: { file, credential: parseCredentialFile(text) } });
+      this.parsed.set(file, { signature: statSignature(st), result: { file, credential: parseCredentialFile(text, this.crypto) } });
     } catch {
       this.parsed.delete(file); // read it again next time
     }

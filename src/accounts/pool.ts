@@ -10,10 +10,13 @@ import { cooldownFor, isClientFault } from './cooldowns.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Refresher, type TokenRefreshClient } from './refresher.js';
 import { SessionAffinity, createSelector, type Selector } from './selector.js';
-import type { AccountStore, StoredAccount } from './store.js';
+import { StoreLockedError, type AccountStore, type SharedCooldown, type StoredAccount } from './store.js';
 import type { Credential } from './credential.js';
 
 export type { AccountStatus, AccountStateName } from './account-state.js';
+
+/** Upper bound of how long an account is set aside while the store is down (it returns as soon as the store does). */
+const STORE_SET_ASIDE_MS = 60_000;
 export type { Logger } from './logger.js';
 export { Attempt, type AttemptResult, type AttemptState, type PoolAccount } from './attempt.js';
 
@@ -67,6 +70,7 @@ export class AccountPool {
   private readonly refresher: Refresher;
   private nextOrder = 0;
   private unwatch: (() => void) | null = null;
+  private unwatchAvailability: (() => void) | null = null;
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
   private loggedProblems = new Map<string, string>();
@@ -94,9 +98,20 @@ export class AccountPool {
     this.stopped = false;
     this.refresher.setActive(true);
     await this.applyListing(true);
-    this.unwatch = this.store.watch(() => {
-      void this.reload();
-    });
+    this.unwatch = this.store.watch(
+      () => {
+        void this.reload();
+      },
+      (c) => this.applySharedCooldown(c),
+    );
+    this.unwatchAvailability = this.store.onAvailability?.((available) => {
+      if (available) this.onStoreBack();
+    }) ?? null;
+  }
+
+  /** False while the store cannot be reached (the pool keeps serving with the tokens it holds). */
+  storeAvailable(): boolean {
+    return this.store.isAvailable?.() ?? true;
   }
 
   /** Stops watching and scheduling; waits for refreshes in flight so no write happens after it resolves. */
@@ -105,6 +120,8 @@ export class AccountPool {
     this.refresher.setActive(false);
     this.unwatch?.();
     this.unwatch = null;
+    this.unwatchAvailability?.();
+    this.unwatchAvailability = null;
     for (const e of this.entries.values()) this.refresher.forget(e);
     await this.reloading?.catch(() => undefined);
     await Promise.allSettled([...this.entries.values()].map((e) => e.refreshing ?? Promise.resolve()));
@@ -375,8 +392,18 @@ export class AccountPool {
       if (signal?.aborted) throw err;
     }
     if (entry.isUsable() && entry.credential.accessToken !== failedAccessToken) return true;
-    if (entry.isUsable()) this.applyFailure(entry, failure);
+    if (entry.isUsable()) {
+      // the store's lock could not be taken (the store is down): set aside until it is back, never refreshed without the lock
+      if (!this.storeAvailable()) this.setAsideForStore(entry);
+      else this.applyFailure(entry, failure);
+    }
     return false;
+  }
+
+  /** An account whose token needs the store's lock while the store is down: out until the store is back (onStoreBack). */
+  private setAsideForStore(entry: AccountEntry): void {
+    entry.coolDown(this.clock.now() + STORE_SET_ASIDE_MS, 'store_unavailable');
+    this.log.info({ accountId: entry.accountId, email: entry.credential.email }, 'Codex account set aside until the account store is reachable (its token needs a refresh)');
   }
 
   /** Cools the account down for a failure. False when the failure is the request's fault (not retried). */
@@ -388,12 +415,48 @@ export class AccountPool {
     return true;
   }
 
+  /** Cools the account down here and, with a shared store, in every instance (the store notifies them). */
   private coolDown(entry: AccountEntry, until: number, reason: string, escalate: boolean): void {
     entry.coolDown(until, reason, escalate);
     this.log.warn(
       { accountId: entry.accountId, email: entry.credential.email, reason, cooldownUntil: new Date(until).toISOString() },
       'Codex account cooling down',
     );
+    if (!this.store.publishCooldown) return;
+    const shared: SharedCooldown = { accountId: entry.accountId, until, reason, setAt: this.clock.now() };
+    entry.firstSightOfShared(shared.setAt);
+    this.store.publishCooldown(shared).catch((err: unknown) => {
+      this.log.debug({ accountId: entry.accountId, err: scrubText(err instanceof Error ? err.message : String(err)) }, 'Could not share the cooldown with the other instances');
+    });
+  }
+
+  /** A cooldown another instance shared (or one found in the store at load): applied once per publication. */
+  private applySharedCooldown(c: SharedCooldown): void {
+    const entry = this.entries.get(c.accountId);
+    if (!entry || !entry.firstSightOfShared(c.setAt)) return;
+    if (c.until <= this.clock.now() || (entry.cooldownUntil !== null && entry.cooldownUntil >= c.until)) return;
+    entry.coolDown(c.until, c.reason);
+    this.log.info(
+      { accountId: entry.accountId, email: entry.credential.email, reason: c.reason, cooldownUntil: new Date(c.until).toISOString() },
+      'Codex account cooling down (shared by another instance)',
+    );
+  }
+
+  /**
+   * The store is reachable again: accounts set aside because their refresh could not take the
+   * store's lock come back (their refresh runs now), tokens a failed save kept in memory are
+   * saved, and the accounts are re-read.
+   */
+  private onStoreBack(): void {
+    if (this.stopped) return;
+    for (const e of this.entries.values()) {
+      if (e.storeBack()) {
+        this.refresher.schedule(e, 0);
+      } else if (e.hasUnsavedTokens()) {
+        void this.refresher.refresh(e, { trigger: 'save-retry', staleAccessToken: e.credential.accessToken }).catch(() => undefined);
+      }
+    }
+    void this.reload();
   }
 
   private exhaustedError(lastFailure: unknown, where: AccountFilter | undefined): Error {
@@ -441,6 +504,8 @@ export class AccountPool {
       return;
     }
     if (this.stopped && !initial) return;
+    const locked = listing.problems.filter((p) => p.kind === 'locked');
+    if (initial && locked.length > 0) throw new StoreLockedError(locked, this.store.description);
 
     const problems = new Map<string, string>();
     for (const p of listing.problems) {
@@ -473,6 +538,14 @@ export class AccountPool {
       this.affinity.forget(id);
       this.entries.delete(id);
       this.log.info({ accountId: id, email: entry.credential.email }, 'Codex account removed');
+    }
+
+    if (this.store.listCooldowns) {
+      try {
+        for (const c of await this.store.listCooldowns(this.clock.now())) this.applySharedCooldown(c);
+      } catch (err) {
+        this.log.debug({ err: scrubText(err instanceof Error ? err.message : String(err)) }, 'Could not read the shared cooldowns');
+      }
     }
 
     if (initial) {

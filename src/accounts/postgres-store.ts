@@ -1,8 +1,14 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { z } from 'zod';
+import { scrubText } from '../util/redact.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Credential } from './credential.js';
-import { loadProblem, type AccountStore, type LoadProblem, type StoredAccount, type StoreListing } from './store.js';
+import type { LockedMeta } from './credential-file.js';
+import { silentLogger, type Logger } from './logger.js';
+import { canOpen, openEnvelope, PLAIN, StoreKeyError, type StoreCrypto } from './store-cipher.js';
+import { loadProblem, type AccountStore, type LoadProblem, type SharedCooldown, type StoredAccount, type StoreListing } from './store.js';
+import { applyMigrations, type StoreTables } from './postgres-migrations.js';
 
 /**
  * Accounts in PostgreSQL, for several cliproxy instances sharing one set of accounts.
@@ -14,6 +20,12 @@ import { loadProblem, type AccountStore, type LoadProblem, type StoredAccount, t
  * - watch() uses LISTEN/NOTIFY on a dedicated connection (not from either pool): every
  *   save/remove notifies, in this process and in others. When that connection breaks
  *   (database restart, pg_terminate_backend) it reconnects with backoff and reports a change.
+ * - The tables live in a schema (created if absent) and are created and upgraded by
+ *   numbered migrations, applied once under an advisory lock (postgres-migrations.ts).
+ * - Shared account state: a cooldown one instance sets is written to `<table>_state` and
+ *   sent with NOTIFY, so every instance skips the account until it ends.
+ * - Availability: a connection failure marks the store unavailable (logged once); the
+ *   watcher's reconnects (with backoff) or any successful query mark it available again.
  */
 export interface PostgresStoreOptions {
   connectionString?: string;
@@ -21,6 +33,12 @@ export interface PostgresStoreOptions {
   pool?: pg.Pool;
   /** Table name; letters, digits and underscores only. */
   table?: string;
+  /** Schema of the tables, created if absent (default public). */
+  schema?: string;
+  /** Encryption of the token fields (store.encryption-key); default plain. */
+  crypto?: StoreCrypto;
+  /** Where migrations and outages are reported. */
+  log?: Logger;
   watchDebounceMs?: number;
   /** Most connections holding refresh locks at once (default 4); more refreshes wait for one. */
   lockConnections?: number;
@@ -34,15 +52,12 @@ export interface PostgresStoreOptions {
 
 const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
 const DEFAULT_LOCK_WAIT_MS = 10 * 60_000;
-const MAX_WATCH_RETRY_MS = 30_000;
+const MAX_WATCH_RETRY_MS = 5_000;
 
-const credentialSchema = z.object({
+const metaFields = {
   accountId: z.string().min(1),
   email: z.string(),
   planType: z.string(),
-  idToken: z.string(),
-  accessToken: z.string().min(1),
-  refreshToken: z.string().min(1),
   tokenType: z.string(),
   expiresAt: z.number().nullable(),
   lastRefresh: z.number().nullable(),
@@ -51,7 +66,17 @@ const credentialSchema = z.object({
   disabled: z.boolean(),
   needsLogin: z.object({ reason: z.string(), at: z.number() }).optional(),
   extra: z.record(z.string(), z.unknown()).optional(),
+};
+
+const credentialSchema = z.object({
+  ...metaFields,
+  idToken: z.string(),
+  accessToken: z.string().min(1),
+  refreshToken: z.string().min(1),
 });
+
+/** A row with its tokens sealed: `sealed` replaces idToken/accessToken/refreshToken. */
+const sealedRowSchema = z.object({ ...metaFields, sealed: z.unknown() });
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -63,20 +88,30 @@ export class PostgresAccountStore implements AccountStore {
   private readonly lockPool: pg.Pool;
   /** How to open a connection of our own (the watcher's). */
   private readonly clientConfig: pg.ClientConfig;
-  private readonly table: string;
+  private readonly tables: StoreTables;
+  /** Channel of account changes (payload: account id). */
   private readonly channel: string;
+  /** Channel of shared cooldowns (payload: JSON SharedCooldown). */
+  private readonly cooldownChannel: string;
   private readonly debounceMs: number;
   private readonly lockWaitMs: number;
   private readonly watchRetryMs: number;
+  private readonly crypto: StoreCrypto;
+  private readonly log: Logger;
   private ready: Promise<void> | null = null;
   private readonly localLocks = new KeyedMutex();
   /** Unsubscribe functions of the active watchers: close() stops them. */
   private readonly watchers = new Set<() => void>();
+  private available = true;
+  private unavailableSince = 0;
+  private readonly availabilityListeners = new Set<(available: boolean) => void>();
 
   constructor(opts: PostgresStoreOptions) {
     const table = opts.table ?? 'cliproxy_accounts';
+    const schema = opts.schema ?? 'public';
     if (!IDENT.test(table)) throw new Error(`Invalid PostgreSQL table name "${table}": use lowercase letters, digits and underscores`);
-    if (!opts.pool && !opts.connectionString) throw new Error('PostgreSQL store needs a connection string (store.postgres-url or CLIPROXY_POSTGRES_URL)');
+    if (!IDENT.test(schema)) throw new Error(`Invalid PostgreSQL schema name "${schema}": use lowercase letters, digits and underscores`);
+    if (!opts.pool && !opts.connectionString) throw new Error('PostgreSQL store needs a connection string (store.postgres-url, CLIPROXY_POSTGRES_URL or PGSTORE_DSN)');
     const connectionTimeoutMillis = opts.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS;
     this.clientConfig = opts.pool
       ? { ...opts.pool.options, connectionTimeoutMillis: opts.pool.options.connectionTimeoutMillis || connectionTimeoutMillis }
@@ -91,75 +126,116 @@ export class PostgresAccountStore implements AccountStore {
     this.ownsPool = !opts.pool;
     this.lockPool = new pg.Pool({ ...this.clientConfig, max: Math.max(1, opts.lockConnections ?? 4) });
     this.lockPool.on('error', () => undefined);
-    this.table = table;
-    this.channel = `${table}_changed`;
+    const q = (name: string) => `"${schema}"."${name}"`;
+    this.tables = { schema, table, accounts: q(table), state: q(`${table}_state`), migrations: q(`${table}_migrations`) };
+    // NOTIFY channels are per database: the schema is part of the name (hashed when too long)
+    const base = schema === 'public' ? table : `${schema}_${table}`;
+    const short = base.length <= 50 ? base : `cliproxy_${createHash('sha256').update(`${schema}.${table}`).digest('hex').slice(0, 16)}`;
+    this.channel = `${short}_changed`;
+    this.cooldownChannel = `${short}_cooldown`;
     this.debounceMs = opts.watchDebounceMs ?? 100;
     this.lockWaitMs = opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
     this.watchRetryMs = opts.watchRetryMs ?? 1000;
-    this.description = `PostgreSQL table ${table} at ${describeConnection(opts.connectionString)}`;
+    this.crypto = opts.crypto ?? PLAIN;
+    this.log = opts.log ?? silentLogger;
+    this.description = `PostgreSQL table ${schema === 'public' ? table : `${schema}.${table}`} at ${describeConnection(opts.connectionString)}`;
   }
 
-  /** Creates the table if needed. Called lazily by every operation. */
+  /** Creates the schema and applies pending migrations (once per process; retried after a failure). */
   init(): Promise<void> {
-    this.ready ??= this.pool
-      .query(
-        `CREATE TABLE IF NOT EXISTS ${this.table} (
-           account_id text PRIMARY KEY,
-           data jsonb NOT NULL,
-           updated_at timestamptz NOT NULL DEFAULT now()
-         )`,
-      )
+    this.ready ??= this.track(applyMigrations(this.pool, this.tables, this.log))
       .then(() => undefined)
       .catch((err: unknown) => {
         this.ready = null;
-        throw new Error(`Cannot prepare ${this.description}: ${(err as Error).message}`);
+        throw new Error(`Cannot prepare ${this.description}: ${scrubText((err as Error).message)}`);
       });
     return this.ready;
   }
 
   async list(): Promise<StoreListing> {
     await this.init();
-    const { rows } = await this.pool.query<{ account_id: string; data: unknown }>(`SELECT account_id, data FROM ${this.table} ORDER BY account_id`);
+    const { rows } = await this.query<{ account_id: string; data: unknown }>(`SELECT account_id, data FROM ${this.tables.accounts} ORDER BY account_id`);
     const accounts: StoredAccount[] = [];
     const problems: LoadProblem[] = [];
     for (const row of rows) {
-      const parsed = parseRow(row.data);
+      const parsed = this.parseRow(row.data);
       const location = this.location(row.account_id);
       if (parsed.ok) accounts.push({ credential: parsed.credential, location });
-      else problems.push(loadProblem(location, parsed.reason, 'corrupt'));
+      else problems.push(loadProblem(location, parsed.reason, parsed.locked ? 'locked' : 'corrupt', parsed.locked));
     }
     return { accounts, problems };
   }
 
   async load(accountId: string): Promise<StoredAccount | null> {
     await this.init();
-    const { rows } = await this.pool.query<{ data: unknown }>(`SELECT data FROM ${this.table} WHERE account_id = $1`, [accountId]);
+    const { rows } = await this.query<{ data: unknown }>(`SELECT data FROM ${this.tables.accounts} WHERE account_id = $1`, [accountId]);
     const row = rows[0];
     if (!row) return null;
-    const parsed = parseRow(row.data);
+    const parsed = this.parseRow(row.data);
     return parsed.ok ? { credential: parsed.credential, location: this.location(accountId) } : null;
   }
 
+  /** Saves (sealing the tokens when a key is set). Refuses to replace a row whose tokens this process cannot decrypt. */
   async save(credential: Credential): Promise<string> {
-    const checked = credentialSchema.parse(credential);
+    const checked = credentialSchema.parse(credential) as Credential;
     await this.init();
-    await this.pool.query(
-      `INSERT INTO ${this.table} (account_id, data, updated_at) VALUES ($1, $2, now())
-       ON CONFLICT (account_id) DO UPDATE SET data = EXCLUDED.data, updated_at = now()`,
-      [checked.accountId, JSON.stringify(checked)],
+    const { rows } = await this.query<{ data: { sealed?: unknown } }>(`SELECT data FROM ${this.tables.accounts} WHERE account_id = $1`, [checked.accountId]);
+    const existing = rows[0]?.data;
+    if (existing?.sealed !== undefined && !canOpen(this.crypto, existing.sealed, checked.accountId)) {
+      throw new StoreKeyError('wrong-key', `Refusing to overwrite ${this.location(checked.accountId)}: its tokens are encrypted with a key this process does not have (store.encryption-key / CLIPROXY_STORE_KEY)`);
+    }
+    await this.query(
+      `WITH up AS (
+         INSERT INTO ${this.tables.accounts} (account_id, data, updated_at) VALUES ($1, $2, now())
+         ON CONFLICT (account_id) DO UPDATE SET data = EXCLUDED.data, updated_at = now()
+         RETURNING account_id)
+       SELECT pg_notify($3, account_id) FROM up`,
+      [checked.accountId, JSON.stringify(this.toRow(checked)), this.channel],
     );
-    await this.notify(checked.accountId);
     return this.location(checked.accountId);
   }
 
   async remove(accountId: string): Promise<string[]> {
     await this.init();
-    const res = await this.pool.query(`DELETE FROM ${this.table} WHERE account_id = $1`, [accountId]);
-    if (res.rowCount) await this.notify(accountId);
+    const res = await this.query(`DELETE FROM ${this.tables.accounts} WHERE account_id = $1`, [accountId]);
+    await this.query(`DELETE FROM ${this.tables.state} WHERE account_id = $1`, [accountId]);
+    if (res.rowCount) await this.query('SELECT pg_notify($1, $2)', [this.channel, accountId]);
     return (res.rowCount ?? 0) > 0 ? [this.location(accountId)] : [];
   }
 
-  watch(onChange: () => void): () => void {
+  /** Writes the cooldown (unless a longer one is already stored) and notifies every instance. */
+  async publishCooldown(c: SharedCooldown): Promise<void> {
+    await this.init();
+    await this.query(
+      `WITH up AS (
+         INSERT INTO ${this.tables.state} AS s (account_id, cooldown_until, cooldown_reason, set_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (account_id) DO UPDATE SET cooldown_until = EXCLUDED.cooldown_until, cooldown_reason = EXCLUDED.cooldown_reason, set_at = EXCLUDED.set_at
+         WHERE s.cooldown_until < EXCLUDED.cooldown_until
+         RETURNING account_id)
+       SELECT pg_notify($5, $6) FROM up`,
+      [c.accountId, c.until, c.reason, c.setAt, this.cooldownChannel, JSON.stringify(c)],
+    );
+  }
+
+  async listCooldowns(now: number): Promise<SharedCooldown[]> {
+    await this.init();
+    const { rows } = await this.query<{ account_id: string; cooldown_until: string; cooldown_reason: string; set_at: string }>(
+      `SELECT account_id, cooldown_until, cooldown_reason, set_at FROM ${this.tables.state} WHERE cooldown_until > $1`,
+      [now],
+    );
+    return rows.map((r) => ({ accountId: r.account_id, until: Number(r.cooldown_until), reason: r.cooldown_reason, setAt: Number(r.set_at) }));
+  }
+
+  isAvailable(): boolean {
+    return this.available;
+  }
+
+  onAvailability(cb: (available: boolean) => void): () => void {
+    this.availabilityListeners.add(cb);
+    return () => this.availabilityListeners.delete(cb);
+  }
+
+  watch(onChange: () => void, onCooldown?: (c: SharedCooldown) => void): () => void {
     let stopped = false;
     let client: pg.Client | null = null;
     let timer: NodeJS.Timeout | null = null;
@@ -172,6 +248,12 @@ export class PostgresAccountStore implements AccountStore {
         if (!stopped) onChange();
       }, this.debounceMs);
       timer.unref();
+    };
+    const onNotification = (n: pg.Notification) => {
+      if (n.channel !== this.cooldownChannel) return fire();
+      if (!onCooldown || stopped) return;
+      const c = parseCooldown(n.payload);
+      if (c) onCooldown(c);
     };
     const retry = () => {
       if (stopped || retryTimer) return;
@@ -188,23 +270,24 @@ export class PostgresAccountStore implements AccountStore {
       const c = new pg.Client(this.clientConfig);
       let dropped = false;
       // the connection broke (error, or the server ended it): drop it and listen again later
-      const drop = () => {
+      const drop = (err?: unknown) => {
         if (dropped) return;
         dropped = true;
         if (client === c) client = null;
         c.removeAllListeners('notification');
         c.end().catch(() => undefined);
+        if (!stopped) this.markUnavailable(err ?? new Error('the notification connection closed'));
         retry();
       };
       c.on('error', drop);
-      c.on('end', drop);
-      c.on('notification', fire);
+      c.on('end', () => drop());
+      c.on('notification', onNotification);
       try {
         await this.init();
         await c.connect();
-        await c.query(`LISTEN ${this.channel}`);
-      } catch {
-        drop();
+        await c.query(`LISTEN "${this.channel}"; LISTEN "${this.cooldownChannel}"`);
+      } catch (err) {
+        drop(err);
         return;
       }
       if (dropped) return;
@@ -214,6 +297,7 @@ export class PostgresAccountStore implements AccountStore {
         return;
       }
       client = c;
+      this.markAvailable();
       // after a broken connection, changes may have been missed meanwhile
       if (failures > 0) onChange();
       failures = 0;
@@ -240,8 +324,8 @@ export class PostgresAccountStore implements AccountStore {
     // in-process queue first, so one process holds at most one lock connection per account
     return this.localLocks.run(accountId, async () => {
       await this.init();
-      const key = `cliproxy:${this.table}:${accountId}`;
-      const client = await this.acquireAdvisoryLock(key);
+      const key = `cliproxy:${this.tables.schema === 'public' ? '' : `${this.tables.schema}.`}${this.tables.table}:${accountId}`;
+      const client = await this.track(this.acquireAdvisoryLock(key));
       // a lock connection that breaks while fn runs must not become an uncaught 'error'
       let broken: Error | undefined;
       const onError = (err: Error) => {
@@ -290,24 +374,110 @@ export class PostgresAccountStore implements AccountStore {
 
   async close(): Promise<void> {
     for (const unsubscribe of [...this.watchers]) unsubscribe();
+    this.availabilityListeners.clear();
     await this.lockPool.end();
     if (this.ownsPool) await this.pool.end();
   }
 
   private location(accountId: string): string {
-    return `${this.table}/${accountId}`;
+    return `${this.tables.table}/${accountId}`;
   }
 
-  private async notify(accountId: string): Promise<void> {
-    await this.pool.query('SELECT pg_notify($1, $2)', [this.channel, accountId]);
+  /** A query on the shared pool, tracked for availability. */
+  private query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.track(this.pool.query<R>(text, values));
+  }
+
+  /** Marks the store unavailable when `p` fails for a connection reason, available when it succeeds. */
+  private async track<T>(p: Promise<T>): Promise<T> {
+    try {
+      const v = await p;
+      this.markAvailable();
+      return v;
+    } catch (err) {
+      if (isConnectionError(err)) this.markUnavailable(err);
+      throw err;
+    }
+  }
+
+  private markUnavailable(err: unknown): void {
+    if (!this.available) return;
+    this.available = false;
+    this.unavailableSince = Date.now();
+    this.log.error(
+      { store: this.description, err: scrubText(err instanceof Error ? err.message : String(err)) },
+      'PostgreSQL is unreachable: serving with the tokens held; accounts that need a refresh wait until it is back (reconnecting with backoff)',
+    );
+    for (const cb of [...this.availabilityListeners]) cb(false);
+  }
+
+  private markAvailable(): void {
+    if (this.available) return;
+    this.available = true;
+    this.log.info({ store: this.description, downMs: Date.now() - this.unavailableSince }, 'PostgreSQL is reachable again');
+    for (const cb of [...this.availabilityListeners]) cb(true);
+  }
+
+  /** The jsonb written for a credential: its tokens sealed when a key is set. */
+  private toRow(c: Credential): Record<string, unknown> {
+    const seal = this.crypto.seal;
+    if (!seal) return { ...c };
+    const { idToken: _i, accessToken: _a, refreshToken: _r, ...rest } = c;
+    void _i;
+    void _a;
+    void _r;
+    return { ...rest, sealed: seal.seal(c, c.accountId) };
+  }
+
+  private parseRow(data: unknown): { ok: true; credential: Credential } | { ok: false; reason: string; locked?: LockedMeta } {
+    const sealed = (data as { sealed?: unknown } | null)?.sealed;
+    if (sealed !== undefined) {
+      const meta = sealedRowSchema.safeParse(data);
+      if (!meta.success) return { ok: false, reason: invalidRow(meta.error) };
+      try {
+        const t = openEnvelope(this.crypto, sealed, meta.data.accountId);
+        const { sealed: _s, ...rest } = meta.data;
+        void _s;
+        return parsePlain({ ...rest, ...t });
+      } catch (err) {
+        if (!(err instanceof StoreKeyError)) throw err;
+        const m = meta.data;
+        return { ok: false, reason: err.message, locked: { accountId: m.accountId, email: m.email, planType: m.planType, expiresAt: m.expiresAt } };
+      }
+    }
+    return parsePlain(data);
   }
 }
 
-function parseRow(data: unknown): { ok: true; credential: Credential } | { ok: false; reason: string } {
+function parsePlain(data: unknown): { ok: true; credential: Credential } | { ok: false; reason: string } {
   const parsed = credentialSchema.safeParse(data);
   if (parsed.success) return { ok: true, credential: parsed.data as Credential };
-  const issue = parsed.error.issues[0];
-  return { ok: false, reason: `invalid account row: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unknown problem'}` };
+  return { ok: false, reason: invalidRow(parsed.error) };
+}
+
+function invalidRow(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `invalid account row: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unknown problem'}`;
+}
+
+function parseCooldown(payload: string | undefined): SharedCooldown | null {
+  try {
+    const j = JSON.parse(payload ?? '') as Partial<SharedCooldown>;
+    if (typeof j.accountId !== 'string' || typeof j.until !== 'number' || typeof j.reason !== 'string' || typeof j.setAt !== 'number') return null;
+    return { accountId: j.accountId, until: j.until, reason: j.reason, setAt: j.setAt };
+  } catch {
+    return null;
+  }
+}
+
+/** A failure to reach the database (as opposed to a query the database refused). */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  const code = e?.code ?? '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+  // 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now
+  if (/^08/.test(code) || /^57P0[123]$/.test(code)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(e?.message ?? '');
 }
 
 /** The connection string without its password, for messages. */

@@ -333,8 +333,11 @@ export class Refresher {
   private onTransientFailure(entry: AccountEntry, err: unknown): number {
     const now = this.deps.clock.now();
     const delay = backoffMs(entry.refreshFailed(), this.deps.config.cooldown.maxBackoffSeconds);
-    if (tokenNeedsRefresh(entry.credential, now)) entry.coolDown(now + delay, 'refresh_failed');
-    this.deps.log.warn(
+    // the store's lock could not be taken: the account waits (never refreshed without the lock) and comes back with the store
+    const reason = this.deps.store.isAvailable?.() === false ? 'store_unavailable' : 'refresh_failed';
+    if (tokenNeedsRefresh(entry.credential, now)) entry.coolDown(now + delay, reason);
+    // a store outage is logged once by the store itself
+    this.deps.log[reason === 'store_unavailable' ? 'debug' : 'warn'](
       { accountId: entry.accountId, email: entry.credential.email, err: errorText(err, secretsOf(entry.credential)), retryInMs: delay },
       'Token refresh failed; retrying later',
     );

@@ -1,5 +1,6 @@
 import { CliError } from '../errors.js';
 import type { Credential } from './credential.js';
+import type { LockedMeta } from './credential-file.js';
 
 /**
  * withRefreshLock could not take the lock at all because the store cannot be written (a
@@ -23,12 +24,46 @@ export interface StoredAccount {
 export interface LoadProblem {
   location: string;
   reason: string;
-  /** corrupt: unreadable or invalid; duplicate: a second entry for an account loaded from elsewhere. */
-  kind: 'corrupt' | 'duplicate';
+  /**
+   * corrupt: unreadable or invalid; duplicate: a second entry for an account loaded from
+   * elsewhere; locked: its tokens are encrypted with a key this process does not have.
+   */
+  kind: 'corrupt' | 'duplicate' | 'locked';
+  /** For a locked entry: what can still be read (email, plan, expiry). */
+  meta?: LockedMeta;
 }
 
-export function loadProblem(location: string, reason: string, kind: LoadProblem['kind']): LoadProblem {
-  return { location, reason, kind };
+export function loadProblem(location: string, reason: string, kind: LoadProblem['kind'], meta?: LockedMeta): LoadProblem {
+  return meta ? { location, reason, kind, meta } : { location, reason, kind };
+}
+
+/**
+ * The server refuses to start when accounts cannot be decrypted: it would otherwise run
+ * without them and a login could replace them. Names every such account; changes nothing.
+ */
+export class StoreLockedError extends Error {
+  constructor(
+    readonly locked: LoadProblem[],
+    description: string,
+  ) {
+    const names = locked.map((p) => `${p.meta ? `${p.meta.email} ` : ''}(${p.location})`).join(', ');
+    const reason = locked[0]?.reason ?? 'encrypted';
+    super(
+      `Cannot read ${locked.length} account${locked.length === 1 ? '' : 's'} in ${description}: ${names}: ${reason}. ` +
+        'Set store.encryption-key (CLIPROXY_STORE_KEY) to the key they were written with; nothing was changed.',
+    );
+    this.name = 'StoreLockedError';
+  }
+}
+
+/** A cooldown one process published for every process sharing the store (PostgreSQL). */
+export interface SharedCooldown {
+  accountId: string;
+  /** ms since epoch. */
+  until: number;
+  reason: string;
+  /** When it was set (ms since epoch): each publication is applied once. */
+  setAt: number;
 }
 
 export interface StoreListing {
@@ -50,11 +85,22 @@ export interface AccountStore {
   save(credential: Credential): Promise<string>;
   /** Removes an account (every entry holding it, duplicates included); resolves the locations removed, empty when none. */
   remove(accountId: string): Promise<string[]>;
-  /** Calls `onChange` (debounced) when entries are added, changed or removed. Returns an unsubscribe function. */
-  watch(onChange: () => void): () => void;
+  /**
+   * Calls `onChange` (debounced) when entries are added, changed or removed, and `onCooldown`
+   * (at once) when another process shares a cooldown. Returns an unsubscribe function.
+   */
+  watch(onChange: () => void, onCooldown?: (c: SharedCooldown) => void): () => void;
   /**
    * Runs `fn` while holding this account's refresh lock, exclusive across concurrent calls in
    * this process and across processes sharing the store.
    */
   withRefreshLock<T>(accountId: string, fn: () => Promise<T>): Promise<T>;
+  /** Shared stores: tells every process sharing the store that the account rests until `c.until`. */
+  publishCooldown?(c: SharedCooldown): Promise<void>;
+  /** Shared stores: the cooldowns in force at `now`. */
+  listCooldowns?(now: number): Promise<SharedCooldown[]>;
+  /** Remote stores: false while the store cannot be reached (the server keeps serving with the tokens it holds). */
+  isAvailable?(): boolean;
+  /** Remote stores: calls `cb` when the store becomes unreachable or reachable again. */
+  onAvailability?(cb: (available: boolean) => void): () => void;
 }

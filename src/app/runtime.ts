@@ -36,7 +36,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   // a store passed in belongs to the caller; one opened here is closed here
   const { store, close: closeStore } = opts.store
     ? { store: opts.store, close: async () => undefined }
-    : await openAccountStore(config, clock, (message) => log.warn({ authDir: config.authDir }, message));
+    : await openAccountStore(config, clock, { log, warn: (message) => log.warn({ authDir: config.authDir }, message) });
   const tokens = new TokenClient({ issuer: config.codex.issuer, clientId: config.codex.clientId });
   const upstream = new CodexClient({
     baseUrl: config.codex.baseUrl,

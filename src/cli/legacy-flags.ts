@@ -15,7 +15,7 @@ const COMMAND_FLAGS: Record<string, string[]> = {
 const SINGLE_DASH_LONG = /^-[a-z][a-z0-9]*(-[a-z0-9]+)+$|^-[a-z]{2,}[a-z0-9]*$/;
 
 /** The subcommands, in the order --help lists them; main.ts registers one per name (checked by the compiler). */
-export const COMMAND_NAMES = ['serve', 'login', 'status', 'logout', 'exec', 'sandbox', 'demo'] as const;
+export const COMMAND_NAMES = ['serve', 'login', 'status', 'logout', 'exec', 'store', 'sandbox', 'demo'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** Words that select a command: the subcommands and commander's `help`. */

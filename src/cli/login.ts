@@ -55,7 +55,7 @@ export function registerLogin(program: Command, ctx: CliContext): Command {
   cmd.action(async (opts: LoginOptions) => {
     const config = configFrom(ctx, opts);
     const seams = ctx as CliContext & LoginSeams;
-    const opened = await openAccountStore(config, ctx.clock, (message) => writeLine(ctx.stderr, `Warning: ${message}`));
+    const opened = await openAccountStore(config, ctx.clock, { warn: (message: string) => writeLine(ctx.stderr, `Warning: ${message}`) });
     try {
       await runLogin(opts, config, seams, opened);
     } finally {
@@ -130,7 +130,7 @@ export function registerLogin(program: Command, ctx: CliContext): Command {
   withCommonOptions(status);
   status.action(async (opts: CommonOptions) => {
     const config = configFrom(ctx, { ...cmd.opts<CommonOptions>(), ...opts });
-    const opened = await openAccountStore(config, ctx.clock, (message) => writeLine(ctx.stderr, `Warning: ${message}`));
+    const opened = await openAccountStore(config, ctx.clock, { warn: (message: string) => writeLine(ctx.stderr, `Warning: ${message}`) });
     let accounts;
     try {
       ({ accounts } = await opened.store.list());

@@ -53,7 +53,7 @@ export function registerLogout(program: Command, ctx: CliContext): Command {
   withCommonOptions(cmd);
   cmd.action(async (who: string | undefined, opts: LogoutOptions) => {
     const config = configFrom(ctx, opts);
-    const opened = await openAccountStore(config, ctx.clock, (message) => writeLine(ctx.stderr, `Warning: ${message}`));
+    const opened = await openAccountStore(config, ctx.clock, { warn: (message: string) => writeLine(ctx.stderr, `Warning: ${message}`) });
     try {
       await runLogout(who, opts, config, opened.store);
     } finally {

@@ -9,6 +9,7 @@ import { registerLogin } from './login.js';
 import { registerStatus } from './status.js';
 import { registerLogout } from './logout.js';
 import { registerExec } from './exec.js';
+import { registerStore } from './store.js';
 import { registerSandbox } from './sandbox.js';
 import { registerDemo } from './demo.js';
 
@@ -19,6 +20,7 @@ const REGISTER: Record<CommandName, (program: Command, ctx: CliContext) => Comma
   status: registerStatus,
   logout: registerLogout,
   exec: registerExec,
+  store: registerStore,
   sandbox: registerSandbox,
   demo: registerDemo,
 };

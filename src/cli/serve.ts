@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { StoreLockedError } from '../accounts/store.js';
 import { CliError } from '../errors.js';
 import { HostNotAllowedError } from '../server/host-policy.js';
 import { startServer } from '../server/run.js';
@@ -29,6 +30,7 @@ export function registerServe(program: Command, ctx: CliContext): Command {
       });
     } catch (err) {
       if (err instanceof HostNotAllowedError) throw new CliError(err.message, 78);
+      if (err instanceof StoreLockedError) throw new CliError(err.message, 1);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE') throw new CliError(`Port ${config.port} on ${config.host} is already in use: pick another with --port.`, 1);
       if (code === 'EACCES') throw new CliError(`Not allowed to listen on ${config.host}:${config.port} (ports below 1024 need privileges).`, 1);

@@ -15,7 +15,7 @@ import { fetchLiveStatus, type LiveStatusOptions, type LiveStatusResult } from '
  * knows (corrupt or duplicate files, accounts the server has not loaded); else the files
  * alone. Rows carry no secrets.
  */
-export type AccountState = AccountStateName | 'corrupt' | 'duplicate';
+export type AccountState = AccountStateName | 'corrupt' | 'duplicate' | 'locked';
 
 /** What a running server counts for an account (only in the live view). */
 export interface LiveAccountStats {
@@ -66,11 +66,11 @@ export async function collectStatusRows(store: AccountStore, now: number): Promi
   const rows: StatusRow[] = accounts.map((stored) => rowFromStatus(statusFromStored(stored, now)));
   for (const p of problems) {
     rows.push({
-      email: null,
-      plan: null,
-      accountId: null,
+      email: p.meta?.email ?? null,
+      plan: p.meta?.planType ?? null,
+      accountId: p.meta?.accountId ?? null,
       file: p.location,
-      expiresAt: null,
+      expiresAt: iso(p.meta?.expiresAt),
       state: p.kind,
       detail: p.reason,
       lastRefresh: null,
@@ -181,7 +181,7 @@ export async function gatherStatus(
   ctx: Pick<CliContext, 'clock' | 'stderr'>,
   opts: { offline?: boolean; live?: LiveStatusOptions } = {},
 ): Promise<{ where: string; rows: StatusRow[]; server: string | null; note: string | null }> {
-  const opened = await openAccountStore(config, ctx.clock, (message) => writeLine(ctx.stderr, `Warning: ${message}`));
+  const opened = await openAccountStore(config, ctx.clock, { warn: (message: string) => writeLine(ctx.stderr, `Warning: ${message}`) });
   let fileRows: StatusRow[];
   let live: LiveStatusResult | null;
   try {

@@ -187,11 +187,28 @@ function resolveManagement(env: NodeJS.ProcessEnv, f: ConfigFile): Config['manag
   };
 }
 
+/**
+ * The store. CLIProxyAPI's names work as they are: PGSTORE_DSN is the same as
+ * CLIPROXY_POSTGRES_URL and, set alone (no CLIPROXY_STORE, no store.type), selects the
+ * postgres store; PGSTORE_SCHEMA is store.postgres-schema.
+ */
 function resolveStore(env: NodeJS.ProcessEnv, f: ConfigFile): Config['store'] {
   const typeEnv = env.CLIPROXY_STORE;
   if (typeEnv && typeEnv !== 'file' && typeEnv !== 'postgres') throw new ConfigError(`CLIPROXY_STORE: expected "file" or "postgres", got "${typeEnv}"`);
-  const postgresUrl = env.CLIPROXY_POSTGRES_URL ?? f.store?.['postgres-url'];
-  const type = (typeEnv as 'file' | 'postgres' | undefined) ?? f.store?.type ?? 'file';
-  if (type === 'postgres' && !postgresUrl) throw new ConfigError('store.postgres-url: required when store.type is postgres (or set CLIPROXY_POSTGRES_URL)');
-  return { type, postgresUrl, postgresTable: f.store?.['postgres-table'] ?? 'cliproxy_accounts' };
+  const dsn = env.PGSTORE_DSN || undefined;
+  const postgresUrl = env.CLIPROXY_POSTGRES_URL ?? dsn ?? f.store?.['postgres-url'];
+  const type = (typeEnv as 'file' | 'postgres' | undefined) ?? f.store?.type ?? (dsn ? 'postgres' : 'file');
+  if (type === 'postgres' && !postgresUrl) throw new ConfigError('store.postgres-url: required when store.type is postgres (or set CLIPROXY_POSTGRES_URL / PGSTORE_DSN)');
+  const schemaEnv = env.PGSTORE_SCHEMA || undefined;
+  if (schemaEnv !== undefined && !IDENT.test(schemaEnv)) throw new ConfigError(`PGSTORE_SCHEMA: lowercase letters, digits and underscores only, got "${schemaEnv}"`);
+  const encryptionKey = env.CLIPROXY_STORE_KEY || f.store?.['encryption-key'] || undefined;
+  return {
+    type,
+    postgresUrl,
+    postgresTable: f.store?.['postgres-table'] ?? 'cliproxy_accounts',
+    postgresSchema: schemaEnv ?? f.store?.['postgres-schema'] ?? 'public',
+    ...(encryptionKey ? { encryptionKey } : {}),
+  };
 }
+
+const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -91,6 +91,8 @@ export const fileSchema = z
         type: z.enum(['file', 'postgres']).optional(),
         'postgres-url': z.string().min(1).optional(),
         'postgres-table': z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and underscores only').optional(),
+        'postgres-schema': z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and underscores only').optional(),
+        'encryption-key': z.string().min(1).optional(),
       })
       .strict()
       .optional(),
@@ -151,6 +153,10 @@ export interface Config {
     type: 'file' | 'postgres';
     postgresUrl?: string;
     postgresTable: string;
+    /** The schema the tables live in (created if absent); default public. */
+    postgresSchema: string;
+    /** Encrypts the token fields at rest (32 bytes base64, or a passphrase); unset = plain. */
+    encryptionKey?: string;
   };
   /**
    * The management API (/v0/management/*, /dashboard): off while secretKey is null. secretKey is

@@ -52,6 +52,10 @@ export class SandboxCore {
   readonly pendingAuthorizations = new Map<string, PendingAuthorization>();
   /** prompt_cache_key → input tokens of the last request, per account (for cached_tokens). */
   readonly promptCache = new Map<string, number>();
+  /** Refresh grants wait this long before they are processed; one whose client hangs up meanwhile rotates nothing. */
+  refreshDelayMs = 0;
+  /** Refresh grants waiting out refreshDelayMs now. */
+  pendingRefreshes = 0;
   private seq = 0;
   private readonly modelsByPlan: Record<string, string[]>;
 

@@ -97,6 +97,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     revokeRefreshTokens(account?: string) {
       c.tokens.revokeRefresh(accountIdOf(account));
     },
+    delayRefreshes(ms: number) {
+      c.refreshDelayMs = Math.max(0, ms);
+    },
+    pendingRefreshes() {
+      return c.pendingRefreshes;
+    },
     stats(account?: string): SandboxStats {
       if (account === undefined) return c.stats.get();
       const found = c.accounts.find(account);

@@ -98,7 +98,10 @@ export function tokenEndpoint(core: SandboxCore) {
     const p = await readParams(req.raw);
     const grant = p.grant_type ?? '';
     if (grant === 'authorization_code') return exchangeCode(core, p, res);
-    if (grant === 'refresh_token') return refreshGrant(core, p, res);
+    if (grant === 'refresh_token') {
+      if (core.refreshDelayMs > 0 && !(await waitUnlessGone(core, res))) return;
+      return refreshGrant(core, p, res);
+    }
     oauthError(res, 400, 'unsupported_grant_type', `grant_type "${grant}" is not supported (use authorization_code or refresh_token)`);
   };
 }
@@ -119,6 +122,26 @@ function exchangeCode(core: SandboxCore, p: Record<string, string>, res: ServerR
   const account = core.accounts.get(code.accountId);
   if (!account) return oauthError(res, 400, 'invalid_grant', 'The account of this authorization code no longer exists');
   sendJson(res, 200, core.tokens.mint(account));
+}
+
+/**
+ * Holds a refresh grant for core.refreshDelayMs. False when the client hung up meanwhile:
+ * the grant was never processed, so the refresh token is not rotated.
+ */
+async function waitUnlessGone(core: SandboxCore, res: ServerResponse): Promise<boolean> {
+  core.pendingRefreshes++;
+  try {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, core.refreshDelayMs);
+      res.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  } finally {
+    core.pendingRefreshes--;
+  }
+  return !res.destroyed && !res.socket?.destroyed;
 }
 
 function refreshGrant(core: SandboxCore, p: Record<string, string>, res: ServerResponse): void {

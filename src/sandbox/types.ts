@@ -84,6 +84,10 @@ export interface Sandbox {
   expireAccessTokens(account?: string): void;
   /** Next refresh of any current refresh token of that account (or all) → 401 refresh_token_invalidated. */
   revokeRefreshTokens(account?: string): void;
+  /** Holds every refresh grant `ms` before processing it (0 = off); a client that hangs up meanwhile rotates nothing. */
+  delayRefreshes(ms: number): void;
+  /** Refresh grants being held by delayRefreshes now. */
+  pendingRefreshes(): number;
   /** Per account (accountId or email) or totals. */
   stats(account?: string): SandboxStats;
   resetStats(): void;

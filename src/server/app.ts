@@ -169,11 +169,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return { status: accounts.usable > 0 ? 'ok' : 'no_usable_accounts', accounts };
   });
   // readiness: 200 while at least one account can serve, else 503 with the reason
+  // degraded (still 200) while the account store is unreachable: the instance serves with the tokens it holds
   app.get('/readyz', async (_req, reply) => {
     const accounts = pool.size();
+    const store = pool.storeAvailable() ? 'ok' : 'unavailable';
     const reason = pool.unusableReason();
-    if (reason !== null) return reply.code(503).send({ status: 'not_ready', reason, accounts });
-    return { status: 'ready', accounts };
+    if (reason !== null) return reply.code(503).send({ status: 'not_ready', reason, store, accounts });
+    return { status: store === 'ok' ? 'ready' : 'degraded', store, accounts };
   });
 
   await app.register(async (api) => {

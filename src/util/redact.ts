@@ -34,6 +34,9 @@ export const SECRET_FIELD_NAMES: readonly string[] = [
   'authorization_code',
   'postgres-url',
   'postgresUrl',
+  'encryption-key',
+  'encryptionKey',
+  'sealed',
 ];
 
 const SECRET_FIELDS: ReadonlySet<string> = new Set(SECRET_FIELD_NAMES);

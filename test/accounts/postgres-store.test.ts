@@ -42,7 +42,7 @@ describe('PostgresAccountStore', () => {
   afterAll(async () => {
     await a?.close();
     await b?.close();
-    await admin.query(`DROP TABLE IF EXISTS ${table}`);
+    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_state, ${table}_migrations`);
     await admin.end();
   });
 
@@ -138,7 +138,7 @@ describe('PostgresAccountStore', () => {
     const stop = c.watch(() => seen++);
     try {
       const listenerPid = async () => {
-        const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query = $1', [`LISTEN ${table}_changed`]);
+        const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query LIKE $1', [`LISTEN "${table}_changed";%`]);
         return rows.map((r) => r.pid);
       };
       await expect.poll(listenerPid, { timeout: 3000 }).toHaveLength(1);
@@ -160,11 +160,11 @@ describe('PostgresAccountStore', () => {
     const c = new PostgresAccountStore({ connectionString: URL, table: `${table}_closing`, watchDebounceMs: 20 });
     c.watch(() => undefined);
     const listeners = async () =>
-      (await admin.query('SELECT pid FROM pg_stat_activity WHERE query = $1', [`LISTEN ${table}_closing_changed`])).rowCount;
+      (await admin.query('SELECT pid FROM pg_stat_activity WHERE query LIKE $1', [`LISTEN "${table}_closing_changed";%`])).rowCount;
     await expect.poll(listeners, { timeout: 3000 }).toBe(1);
     await c.close();
     await expect.poll(listeners, { timeout: 3000 }).toBe(0);
-    await admin.query(`DROP TABLE IF EXISTS ${table}_closing`);
+    await admin.query(`DROP TABLE IF EXISTS ${table}_closing, ${table}_closing_state, ${table}_closing_migrations`);
   });
 
   it('a refresh lock that another process keeps holding fails the wait after lockWaitMs', async () => {

@@ -43,7 +43,7 @@ describe('createRuntime with store.type postgres', () => {
     const config = loadConfig({ env: {}, cwd: dir, flags: { authDir: dir, host: '127.0.0.1', port: 0 } });
     config.codex.issuer = sandbox.issuer;
     config.codex.baseUrl = sandbox.baseUrl;
-    config.store = { type: 'postgres', postgresUrl: URL, postgresTable: TABLE };
+    config.store = { type: 'postgres', postgresUrl: URL, postgresTable: TABLE, postgresSchema: 'public' };
 
     const runtime = await createRuntime(config);
     try {

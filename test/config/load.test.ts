@@ -129,7 +129,7 @@ describe('loadConfig', () => {
   });
 
   it('store: file by default, postgres needs a URL', () => {
-    expect(loadConfig({ env: {}, cwd: tempDir() }).store).toEqual({ type: 'file', postgresUrl: undefined, postgresTable: 'cliproxy_accounts' });
+    expect(loadConfig({ env: {}, cwd: tempDir() }).store).toEqual({ type: 'file', postgresUrl: undefined, postgresTable: 'cliproxy_accounts', postgresSchema: 'public' });
     expect(() => loadConfig({ env: { CLIPROXY_STORE: 'postgres' }, cwd: tempDir() })).toThrow(/store.postgres-url/);
     const c = loadConfig({ env: { CLIPROXY_STORE: 'postgres', CLIPROXY_POSTGRES_URL: 'postgres://u@127.0.0.1/db' }, cwd: tempDir() });
     expect(c.store.type).toBe('postgres');
@@ -155,6 +155,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, cwd: dir })).toThrow(/claude-models\.opus/);
   });
 
+  it("CLIProxyAPI's PGSTORE_DSN alone selects postgres; PGSTORE_SCHEMA names the schema", () => {
+    const dsn = 'postgres://u@127.0.0.1/db';
+    expect(loadConfig({ env: { PGSTORE_DSN: dsn }, cwd: tempDir() }).store).toEqual({ type: 'postgres', postgresUrl: dsn, postgresTable: 'cliproxy_accounts', postgresSchema: 'public' });
+    expect(loadConfig({ env: { PGSTORE_DSN: dsn, PGSTORE_SCHEMA: 'team_a' }, cwd: tempDir() }).store.postgresSchema).toBe('team_a');
+    // CLIPROXY_POSTGRES_URL wins over PGSTORE_DSN; an explicit file store stays a file store
+    expect(loadConfig({ env: { PGSTORE_DSN: dsn, CLIPROXY_POSTGRES_URL: 'postgres://other@127.0.0.1/x' }, cwd: tempDir() }).store.postgresUrl).toBe('postgres://other@127.0.0.1/x');
+    expect(loadConfig({ env: { PGSTORE_DSN: dsn, CLIPROXY_STORE: 'file' }, cwd: tempDir() }).store.type).toBe('file');
+    const dir = tempDir();
+    const file = writeConfig(dir, 'store:\n  postgres-schema: from_file\n  encryption-key: a passphrase of some length\n');
+    const c = loadConfig({ env: { PGSTORE_DSN: dsn }, cwd: dir, flags: { config: file } });
+    expect(c.store).toMatchObject({ type: 'postgres', postgresSchema: 'from_file', encryptionKey: 'a passphrase of some length' });
+    expect(loadConfig({ env: { PGSTORE_DSN: dsn, CLIPROXY_STORE_KEY: 'env key wins over the file' }, cwd: dir, flags: { config: file } }).store.encryptionKey).toBe('env key wins over the file');
+    expect(() => loadConfig({ env: { PGSTORE_DSN: dsn, PGSTORE_SCHEMA: 'Bad-Name' }, cwd: tempDir() })).toThrow(/PGSTORE_SCHEMA/);
+  });
+
   it('a missing explicit config file is an error', () => {
     expect(() => loadConfig({ env: {}, cwd: tempDir(), flags: { config: 'nope.yaml' } })).toThrow(/Config file not found/);
   });
@@ -165,7 +180,7 @@ describe('loadConfig', () => {
     expect(c.modelAliases['gpt-4-code']).toBeDefined();
     expect(c.claudeModels['haiku']).toEqual({ model: 'gpt-5.1-codex-mini', effort: 'low' });
     const text = readFileSync(example, 'utf8');
-    for (const key of ['host', 'port', 'auth-dir', 'api-keys', 'debug', 'max-body-mb', 'request-retry', 'model-aliases', 'claude-models', 'models-cache-seconds', 'model-effort-suffixes', 'issuer', 'base-url', 'client-id', 'originator', 'client-version', 'reasoning-summary', 'request-timeout-seconds', 'strategy', 'session-affinity', 'session-affinity-ttl-seconds', 'transient-seconds', 'max-backoff-seconds', 'lead-seconds', 'type', 'postgres-url', 'postgres-table', 'secret-key', 'allow-remote']) {
+    for (const key of ['host', 'port', 'auth-dir', 'api-keys', 'debug', 'max-body-mb', 'request-retry', 'model-aliases', 'claude-models', 'models-cache-seconds', 'model-effort-suffixes', 'issuer', 'base-url', 'client-id', 'originator', 'client-version', 'reasoning-summary', 'request-timeout-seconds', 'strategy', 'session-affinity', 'session-affinity-ttl-seconds', 'transient-seconds', 'max-backoff-seconds', 'lead-seconds', 'type', 'postgres-url', 'postgres-table', 'postgres-schema', 'encryption-key', 'secret-key', 'allow-remote']) {
       expect(text, key).toMatch(new RegExp(`^\\s*#?\\s*${key}:`, 'm'));
     }
   });
