@@ -214,13 +214,14 @@ describe('accounts', () => {
 describe('readiness', () => {
   it('/readyz is 200 while an account is usable, 503 with the reason when none is; /healthz stays 200', async () => {
     const s = await withKey({ accounts: 1 });
-    expect(await (await fetch(`${s.url}/readyz`)).json()).toEqual({ status: 'ready', accounts: { total: 1, usable: 1 } });
+    expect(await (await fetch(`${s.url}/readyz`)).json()).toEqual({ status: 'ready', store: 'ok', accounts: { total: 1, usable: 1 } });
     await mgmt(`${s.url}/v0/management/accounts/${s.accounts[0]!.accountId}/disable`, { method: 'POST' });
     const res = await fetch(`${s.url}/readyz`);
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({
       status: 'not_ready',
       reason: expect.stringMatching(/^No usable Codex account: of 1, 1 is disabled\./),
+      store: 'ok',
       accounts: { total: 1, usable: 0 },
     });
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
