@@ -133,14 +133,16 @@ describe('PostgresAccountStore', () => {
   });
 
   it('a watcher survives its connection being terminated, reports a change and keeps listening', async () => {
+    const listenerPid = async () => {
+      const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query LIKE $1', [`LISTEN "${table}_changed";%`]);
+      return rows.map((r) => r.pid);
+    };
+    // the watchers of the earlier tests are gone first, so the one listener seen below is this one's
+    await expect.poll(listenerPid, { timeout: 5000 }).toHaveLength(0);
     const c = new PostgresAccountStore({ connectionString: URL, table, watchDebounceMs: 20, watchRetryMs: 50 });
     let seen = 0;
     const stop = c.watch(() => seen++);
     try {
-      const listenerPid = async () => {
-        const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE query LIKE $1', [`LISTEN "${table}_changed";%`]);
-        return rows.map((r) => r.pid);
-      };
       await expect.poll(listenerPid, { timeout: 3000 }).toHaveLength(1);
       const [pid] = await listenerPid();
       await admin.query('SELECT pg_terminate_backend($1)', [pid]);
