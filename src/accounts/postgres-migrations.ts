@@ -15,6 +15,7 @@ export interface StoreTables {
   accounts: string;
   state: string;
   migrations: string;
+  usage: string;
 }
 
 interface Migration {
@@ -42,6 +43,16 @@ export const MIGRATIONS: readonly Migration[] = [
         cooldown_until bigint NOT NULL,
         cooldown_reason text NOT NULL,
         set_at bigint NOT NULL
+      )`,
+  },
+  {
+    version: 3,
+    name: 'usage history',
+    // the same table server/usage/postgres-persistence.ts writes (it creates it too, for stores without migrations)
+    sql: (t) => `CREATE TABLE IF NOT EXISTS ${t.usage} (
+        bucket_start bigint NOT NULL, account_id text NOT NULL, model text NOT NULL,
+        requests bigint NOT NULL, input_tokens bigint NOT NULL, output_tokens bigint NOT NULL, errors bigint NOT NULL,
+        PRIMARY KEY (bucket_start, account_id, model)
       )`,
   },
 ];

@@ -127,7 +127,7 @@ export class PostgresAccountStore implements AccountStore {
     this.lockPool = new pg.Pool({ ...this.clientConfig, max: Math.max(1, opts.lockConnections ?? 4) });
     this.lockPool.on('error', () => undefined);
     const q = (name: string) => `"${schema}"."${name}"`;
-    this.tables = { schema, table, accounts: q(table), state: q(`${table}_state`), migrations: q(`${table}_migrations`) };
+    this.tables = { schema, table, accounts: q(table), state: q(`${table}_state`), migrations: q(`${table}_migrations`), usage: q(`${table}_usage`) };
     // NOTIFY channels are per database: the schema is part of the name (hashed when too long)
     const base = schema === 'public' ? table : `${schema}_${table}`;
     const short = base.length <= 50 ? base : `cliproxy_${createHash('sha256').update(`${schema}.${table}`).digest('hex').slice(0, 16)}`;

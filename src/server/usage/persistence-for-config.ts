@@ -7,7 +7,7 @@ import type { UsagePersistence } from './tracker.js';
 export async function usagePersistenceFor(config: Config, clock: Clock): Promise<UsagePersistence> {
   if (config.store.type === 'postgres' && config.store.postgresUrl) {
     const { PostgresUsagePersistence } = await import('./postgres-persistence.js');
-    return new PostgresUsagePersistence({ connectionString: config.store.postgresUrl, accountsTable: config.store.postgresTable, clock });
+    return new PostgresUsagePersistence({ connectionString: config.store.postgresUrl, accountsTable: config.store.postgresTable, schema: config.store.postgresSchema, clock });
   }
   return new FileUsagePersistence(config.authDir);
 }

@@ -15,8 +15,9 @@ export class PostgresUsagePersistence implements UsagePersistence {
   private readonly clock: Clock;
   private ready: Promise<void> | null = null;
 
-  constructor(opts: { connectionString: string; accountsTable: string; clock: Clock }) {
-    this.table = `${opts.accountsTable}_usage`;
+  constructor(opts: { connectionString: string; accountsTable: string; schema?: string; clock: Clock }) {
+    // in the accounts' schema (store.postgres-schema / PGSTORE_SCHEMA), where the store's migrations create it
+    this.table = `"${opts.schema ?? 'public'}"."${opts.accountsTable}_usage"`;
     this.description = `PostgreSQL table ${this.table}`;
     this.pool = new pg.Pool({ connectionString: opts.connectionString, max: 1, connectionTimeoutMillis: 10_000 });
     // an idle connection the server drops must not crash the process
