@@ -6,8 +6,8 @@ import { createRuntime } from '../app/runtime.js';
 import { stderrLogger } from '../app/stderr-logger.js';
 import { CliError, InternalError } from '../errors.js';
 import { logServerError, toClientError } from '../server/error-mapping.js';
-import { handleChatCompletion, type ChatCompletionOutcome } from '../server/handlers/chat-completion.js';
-import { createHandlerDeps } from '../server/handlers/deps.js';
+import { handleChatCompletion, type ChatCompletionOutcome } from '../handlers/chat-completion.js';
+import { createHandlerDeps } from '../handlers/deps.js';
 import { configFrom, type CliContext, type CommonOptions } from './context.js';
 import { withCommonOptions } from './common-options.js';
 

@@ -15,7 +15,7 @@ import { handleClientError } from './client-error.js';
 import { registerJsonBody } from './json-body.js';
 import { registerLoopbackGuard } from './loopback-guard.js';
 import { logServerError, routeNotFound, sendApiError, toClientError } from './error-mapping.js';
-import { createHandlerDeps } from './handlers/deps.js';
+import { createHandlerDeps } from '../handlers/deps.js';
 import { cachedAccountLabel, createMetrics } from './metrics.js';
 import { chatCompletionsRoutes } from './routes/chat-completions.js';
 import type { RouteContext } from './routes/context.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { handleChatCompletion } from '../handlers/chat-completion.js';
-import { sessionHeaderOf } from '../handlers/session.js';
+import { handleChatCompletion } from '../../handlers/chat-completion.js';
+import { sessionHeaderOf } from '../../handlers/session.js';
 import { SHUTDOWN_ERROR } from '../shutdown.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
 import type { RouteContext } from './context.js';

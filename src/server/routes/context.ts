@@ -1,4 +1,4 @@
-import type { HandlerDeps } from '../handlers/deps.js';
+import type { HandlerDeps } from '../../handlers/deps.js';
 import type { ActiveStreams } from '../active-streams.js';
 
 /** What every route plugin receives as its options. */

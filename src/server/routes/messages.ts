@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { handleCountTokens, handleMessages } from '../handlers/messages.js';
-import { sessionHeaderOf } from '../handlers/session.js';
+import { handleCountTokens, handleMessages } from '../../handlers/messages.js';
+import { sessionHeaderOf } from '../../handlers/session.js';
 import { SHUTDOWN_ERROR } from '../shutdown.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
 import type { RouteContext } from './context.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { handleResponses } from '../handlers/responses.js';
-import { codexClientHeaders, sessionHeaderOf } from '../handlers/session.js';
+import { handleResponses } from '../../handlers/responses.js';
+import { codexClientHeaders, sessionHeaderOf } from '../../handlers/session.js';
 import { SHUTDOWN_ERROR } from '../shutdown.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
 import type { RouteContext } from './context.js';

@@ -15,10 +15,10 @@
  *   shutdown).
  */
 import { Readable } from 'node:stream';
-import type { Attempt, AccountRequest } from '../../accounts/pool.js';
-import type { AttemptResult } from '../../accounts/attempt.js';
-import type { RequestTrace } from '../request-log.js';
-import { UpstreamFailure, type UpstreamReader, type UpstreamStream } from '../../upstream/types.js';
+import type { Attempt, AccountRequest } from '../accounts/pool.js';
+import type { AttemptResult } from '../accounts/attempt.js';
+import type { RequestTrace } from '../server/request-log.js';
+import { UpstreamFailure, type UpstreamReader, type UpstreamStream } from '../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { asUpstreamFailure, midStreamFailure, reportFailure, startAttempt, type MidStreamFailure, type StartedAttempt } from './upstream-events.js';
 

@@ -1,7 +1,7 @@
 import { createParser } from 'eventsource-parser';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HandlerDeps } from '../../src/server/handlers/deps.js';
-import { handleMessages, PING_INTERVAL_MS } from '../../src/server/handlers/messages.js';
+import type { HandlerDeps } from '../../src/handlers/deps.js';
+import { handleMessages, PING_INTERVAL_MS } from '../../src/handlers/messages.js';
 import type { ModelCatalog } from '../../src/server/model-catalog.js';
 import { UpstreamFailure, type ResponsesEvent, type UpstreamClient } from '../../src/upstream/types.js';
 import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';

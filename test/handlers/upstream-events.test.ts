@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InternalError } from '../../src/errors.js';
-import type { HandlerDeps } from '../../src/server/handlers/deps.js';
-import { asUpstreamFailure, collectResponse, midStreamFailure } from '../../src/server/handlers/upstream-events.js';
+import type { HandlerDeps } from '../../src/handlers/deps.js';
+import { asUpstreamFailure, collectResponse, midStreamFailure } from '../../src/handlers/upstream-events.js';
 import type { ModelCatalog } from '../../src/server/model-catalog.js';
-import { openPumped, type StreamTranslator } from '../../src/server/handlers/upstream-pump.js';
+import { openPumped, type StreamTranslator } from '../../src/handlers/upstream-pump.js';
 import { UpstreamFailure, type ResponsesEvent, type UpstreamClient, type UpstreamReader, type UpstreamSink, type UpstreamStream } from '../../src/upstream/types.js';
 import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';
 import { ManualClock } from '../../src/util/clock.js';

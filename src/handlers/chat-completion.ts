@@ -5,11 +5,11 @@
  * chunks. Everything thrown from here happens before anything was sent to the client.
  */
 import { randomBytes } from 'node:crypto';
-import { parseChatCompletionRequest } from '../../translate/chat-schema.js';
-import { chatToResponses, usesLegacyFunctions } from '../../translate/chat-to-responses.js';
-import { ChatChunkSse, chatChunksForEvent, chatErrorChunk, createChatStreamState, finishChatStream, roleChunk, type ChatStreamState } from '../../translate/responses-to-chat.js';
-import { chatCompletionFromEvents, type ChatCompletion } from '../../translate/responses-to-chat-completion.js';
-import type { ResponsesEvent } from '../../upstream/types.js';
+import { parseChatCompletionRequest } from '../translate/chat-schema.js';
+import { chatToResponses, usesLegacyFunctions } from '../translate/chat-to-responses.js';
+import { ChatChunkSse, chatChunksForEvent, chatErrorChunk, createChatStreamState, finishChatStream, roleChunk, type ChatStreamState } from '../translate/responses-to-chat.js';
+import { chatCompletionFromEvents, type ChatCompletion } from '../translate/responses-to-chat-completion.js';
+import type { ResponsesEvent } from '../upstream/types.js';
 import type { Readable } from 'node:stream';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { KEEP_ALIVE_INTERVAL_MS } from './keep-alive.js';

@@ -6,12 +6,12 @@
  * assembled response object.
  */
 import type { Readable } from 'node:stream';
-import { InvalidRequestError } from '../../errors.js';
-import { fixResponsesRequest } from '../../translate/responses-request.js';
-import { responseFromEvents } from '../../translate/responses-assembler.js';
-import { failureFromEvent, TERMINAL_EVENT_TYPES } from '../../upstream/events.js';
-import { SseByteEvents } from '../../upstream/sse-bytes.js';
-import type { ResponsesEvent, UpstreamFailure } from '../../upstream/types.js';
+import { InvalidRequestError } from '../errors.js';
+import { fixResponsesRequest } from '../translate/responses-request.js';
+import { responseFromEvents } from '../translate/responses-assembler.js';
+import { failureFromEvent, TERMINAL_EVENT_TYPES } from '../upstream/events.js';
+import { SseByteEvents } from '../upstream/sse-bytes.js';
+import type { ResponsesEvent, UpstreamFailure } from '../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf, upstreamSessionId } from './session.js';
 import { ProgressTracker, collectResponse, type MidStreamFailure } from './upstream-events.js';

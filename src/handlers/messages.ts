@@ -7,9 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { claudeModelTarget, type ReasoningEffort } from '../../translate/claude-models.js';
-import { parseCountTokensRequest, parseMessagesRequest, type MessagesRequest } from '../../translate/messages-schema.js';
-import { messagesToResponses, type MessagesToResponsesResult } from '../../translate/messages-to-responses.js';
+import { claudeModelTarget, type ReasoningEffort } from '../translate/claude-models.js';
+import { parseCountTokensRequest, parseMessagesRequest, type MessagesRequest } from '../translate/messages-schema.js';
+import { messagesToResponses, type MessagesToResponsesResult } from '../translate/messages-to-responses.js';
 import {
   createMessagesStreamState,
   finishMessagesStream,
@@ -20,10 +20,10 @@ import {
   type AnthropicMessage,
   type AnthropicStreamEvent,
   type MessagesStreamState,
-} from '../../translate/responses-to-messages.js';
-import { estimateInputTokens } from '../../translate/token-estimate.js';
-import type { ResponsesEvent } from '../../upstream/types.js';
-import { anthropicErrorOf } from '../anthropic-error.js';
+} from '../translate/responses-to-messages.js';
+import { estimateInputTokens } from '../translate/token-estimate.js';
+import type { ResponsesEvent } from '../upstream/types.js';
+import { anthropicErrorOf } from '../server/anthropic-error.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf, upstreamSessionId } from './session.js';
 import { EventsToText, collectResponse, type MidStreamFailure } from './upstream-events.js';

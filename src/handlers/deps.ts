@@ -1,10 +1,10 @@
-import type { Logger } from '../../accounts/logger.js';
-import type { AccountPool } from '../../accounts/pool.js';
-import type { Config } from '../../config/schema.js';
-import type { UpstreamClient } from '../../upstream/types.js';
-import type { Clock } from '../../util/clock.js';
-import { ModelCatalog } from '../model-catalog.js';
-import type { RequestTrace } from '../request-log.js';
+import type { Logger } from '../accounts/logger.js';
+import type { AccountPool } from '../accounts/pool.js';
+import type { Config } from '../config/schema.js';
+import type { UpstreamClient } from '../upstream/types.js';
+import type { Clock } from '../util/clock.js';
+import { ModelCatalog } from '../server/model-catalog.js';
+import type { RequestTrace } from '../server/request-log.js';
 
 /** What the request handlers need; the server and `cliproxy exec` build it with createHandlerDeps. */
 export interface HandlerDeps {

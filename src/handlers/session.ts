@@ -1,4 +1,4 @@
-import { headerSafe } from '../../upstream/header-value.js';
+import { headerSafe } from '../upstream/header-value.js';
 
 /** Affinity key and upstream session id for a request: explicit cache key, then user, then a session header. */
 export function affinityKeyOf(fields: { promptCacheKey?: unknown; user?: unknown }, sessionHeader: string | undefined): string | undefined {

@@ -6,14 +6,14 @@
  * network, a response.failed) is thrown as an UpstreamFailure so the pool can retry on another
  * account; nothing has reached the client yet.
  */
-import type { AttemptResult, PoolAccount } from '../../accounts/attempt.js';
-import { ApiError, InternalError } from '../../errors.js';
-import { apiErrorFromFailure } from '../../upstream/api-error.js';
-import { failureFromEvent, isTerminalEvent } from '../../upstream/events.js';
-import { SseEvents } from '../../upstream/sse.js';
-import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../../upstream/types.js';
-import { abortError } from '../../util/clock.js';
-import { scrubText } from '../../util/redact.js';
+import type { AttemptResult, PoolAccount } from '../accounts/attempt.js';
+import { ApiError, InternalError } from '../errors.js';
+import { apiErrorFromFailure } from '../upstream/api-error.js';
+import { failureFromEvent, isTerminalEvent } from '../upstream/events.js';
+import { SseEvents } from '../upstream/sse.js';
+import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../upstream/types.js';
+import { abortError } from '../util/clock.js';
+import { scrubText } from '../util/redact.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
 

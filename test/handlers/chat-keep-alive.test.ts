@@ -6,14 +6,14 @@
 import OpenAI from 'openai';
 import { createParser } from 'eventsource-parser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { handleChatCompletion } from '../../src/server/handlers/chat-completion.js';
-import type { HandlerDeps } from '../../src/server/handlers/deps.js';
+import { handleChatCompletion } from '../../src/handlers/chat-completion.js';
+import type { HandlerDeps } from '../../src/handlers/deps.js';
 import type { ModelCatalog } from '../../src/server/model-catalog.js';
 import type { UpstreamClient, UpstreamStream } from '../../src/upstream/types.js';
 import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';
 import { pushableStream } from './fake-upstream.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { startStack, type Stack } from './stack.js';
+import { startStack, type Stack } from '../server/stack.js';
 
 const fixtures: PoolFixture[] = [];
 afterEach(async () => {
