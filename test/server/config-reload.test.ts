@@ -205,6 +205,21 @@ describe('GET / PUT /v0/management/config', () => {
   const mgmt = (url: string, init: RequestInit = {}) =>
     fetch(`${url}/v0/management/config`, { ...init, headers: { authorization: `Bearer ${MGMT}`, 'content-type': 'application/json' } });
 
+  it('the store encryption key is masked like the other secrets, and a PUT of the masked document keeps it', async () => {
+    const ENC = 'reload-store-passphrase-0001';
+    writeConfig([`api-keys: [${K1}]`, 'store:', `  encryption-key: ${ENC}`]);
+    const s = await serve();
+    const text = await (await mgmt(s.url)).text();
+    expect(text).not.toContain(ENC);
+    const view = JSON.parse(text) as { document: { store: Record<string, string> }; running: { store: { encryptionKey: string } } };
+    expect(view.running.store.encryptionKey).toMatch(/^\[redacted:[0-9a-f]{8}\]$/);
+    expect(view.document.store['encryption-key']).toBe(view.running.store.encryptionKey);
+    const put = await mgmt(s.url, { method: 'PUT', body: JSON.stringify(view.document) });
+    expect(put.status).toBe(200);
+    expect(readFileSync(file, 'utf8')).toContain(ENC);
+    expect(logs).not.toContain(ENC);
+  });
+
   it('GET masks the secrets; PUT validates, writes atomically (same mode) and applies live; placeholders keep their values', async () => {
     writeConfig([`api-keys: [${K1}]`]);
     const s = await serve();

@@ -3,7 +3,7 @@
  * PUT /v0/management/config: a new config file content (JSON, same keys as config.yaml):
  * validated, written atomically, applied live like an edit of the file (ConfigReloader).
  *
- * Secrets (api-keys, store.postgres-url) are shown as `[redacted:<8 hex of sha256>]` and the
+ * Secrets (api-keys, store.postgres-url, store.encryption-key) are shown as `[redacted:<8 hex of sha256>]` and the
  * management key as `[redacted]`; a PUT may send those placeholders back unchanged to keep the
  * values they stand for, so a GET → edit → PUT round trip never needs the secrets themselves.
  */
@@ -20,6 +20,8 @@ import { hashManagementKey, isManagementKeyHash } from './key.js';
 
 const PLACEHOLDER_RE = /^\[redacted:([0-9a-f]{8})\]$/;
 const KEY_PLACEHOLDER = '[redacted]';
+/** The store's secret keys in the config file: masked on GET, put back on PUT. */
+const STORE_SECRETS = ['postgres-url', 'encryption-key'] as const;
 
 function fingerprint(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex').slice(0, 8);
@@ -33,7 +35,11 @@ export function maskRunningConfig(c: Config): Record<string, unknown> {
   return {
     ...c,
     apiKeys: c.apiKeys.map(maskSecret),
-    store: { ...c.store, postgresUrl: c.store.postgresUrl === undefined ? undefined : maskSecret(c.store.postgresUrl) },
+    store: {
+      ...c.store,
+      postgresUrl: c.store.postgresUrl === undefined ? undefined : maskSecret(c.store.postgresUrl),
+      ...(c.store.encryptionKey === undefined ? {} : { encryptionKey: maskSecret(c.store.encryptionKey) }),
+    },
     management: { ...c.management, secretKey: c.management.secretKey === null ? null : KEY_PLACEHOLDER },
   };
 }
@@ -48,7 +54,11 @@ function maskDocument(doc: Doc): Doc {
   const out: Doc = { ...doc };
   if (Array.isArray(doc['api-keys'])) out['api-keys'] = doc['api-keys'].map((k) => (typeof k === 'string' ? maskSecret(k) : k));
   const store = obj(doc.store);
-  if (store && typeof store['postgres-url'] === 'string') out.store = { ...store, 'postgres-url': maskSecret(store['postgres-url']) };
+  if (store) {
+    const masked: Doc = { ...store };
+    for (const key of STORE_SECRETS) if (typeof store[key] === 'string') masked[key] = maskSecret(store[key]);
+    out.store = masked;
+  }
   const mgmt = obj(doc['remote-management']);
   if (mgmt && typeof mgmt['secret-key'] === 'string') out['remote-management'] = { ...mgmt, 'secret-key': KEY_PLACEHOLDER };
   return out;
@@ -68,7 +78,11 @@ function unmaskDocument(doc: Doc, known: { secrets: string[]; managementKey: str
   const out: Doc = { ...doc };
   if (Array.isArray(doc['api-keys'])) out['api-keys'] = doc['api-keys'].map((k, i) => resolve(k, `api-keys.${i}`));
   const store = obj(doc.store);
-  if (store && 'postgres-url' in store) out.store = { ...store, 'postgres-url': resolve(store['postgres-url'], 'store.postgres-url') };
+  if (store) {
+    const real: Doc = { ...store };
+    for (const key of STORE_SECRETS) if (key in store) real[key] = resolve(store[key], `store.${key}`);
+    out.store = real;
+  }
   const mgmt = obj(doc['remote-management']);
   if (mgmt && mgmt['secret-key'] === KEY_PLACEHOLDER) {
     if (known.managementKey === undefined) throw new InvalidRequestError('remote-management.secret-key: [redacted] stands for no key in the config file.', { param: 'remote-management.secret-key', code: 'invalid_value' });
@@ -121,6 +135,9 @@ export async function configRoutes(app: FastifyInstance, opts: ConfigRoutesOptio
     const running = opts.current();
     const secrets = [...running.apiKeys, ...(Array.isArray(onDisk['api-keys']) ? onDisk['api-keys'].filter((k): k is string => typeof k === 'string') : [])];
     if (running.store.postgresUrl) secrets.push(running.store.postgresUrl);
+    if (running.store.encryptionKey) secrets.push(running.store.encryptionKey);
+    const diskStore = obj(onDisk.store);
+    for (const key of STORE_SECRETS) if (typeof diskStore?.[key] === 'string') secrets.push(diskStore[key]);
     const document = unmaskDocument(body, { secrets, managementKey: typeof fileKey === 'string' ? fileKey : undefined });
     // a new management key is written as its hash, never in plain text
     const mgmt = obj(document['remote-management']);
