@@ -22,7 +22,8 @@
  * cliproxy build of another checkout, e.g. the commit before a change; its dist/ must be built),
  * --label <text> (goes into the file names and the report), --only <part,...> (throughput, rss,
  * startup, quota), --cpu-prof <dir> (the proxy runs with node --cpu-prof; summarise a profile
- * with `npx tsx bench/profile-summary.ts <file>`).
+ * with `npx tsx bench/profile-summary.ts <file>`), --tokens <n,...>, --concurrency <n,...> and
+ * --paths <direct,nginx,pipe,responses,chat> (run only those throughput cells).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,10 +49,14 @@ interface Options {
   only: Set<string>;
   /** Directory for V8 CPU profiles of the proxy (`--cpu-prof`), one per proxy process. */
   cpuProf: string | undefined;
+  /** Throughput cells to run (all when unset): answer sizes, concurrencies, paths. */
+  tokens: number[] | undefined;
+  concurrency: number[] | undefined;
+  paths: Set<string> | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { quick: false, durationMs: 4000, out: path.join(here, 'results'), proxyRoot: repo, label: '', only: new Set(['throughput', 'rss', 'startup', 'quota']), cpuProf: undefined };
+  const o: Options = { quick: false, durationMs: 4000, out: path.join(here, 'results'), proxyRoot: repo, label: '', only: new Set(['throughput', 'rss', 'startup', 'quota']), cpuProf: undefined, tokens: undefined, concurrency: undefined, paths: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -66,11 +71,20 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--label') o.label = value().replace(/[^\w.-]+/g, '-');
     else if (a === '--only') o.only = new Set(value().split(','));
     else if (a === '--cpu-prof') o.cpuProf = path.resolve(value());
+    else if (a === '--tokens') o.tokens = numbers(a, value());
+    else if (a === '--concurrency') o.concurrency = numbers(a, value());
+    else if (a === '--paths') o.paths = new Set(value().split(','));
     else throw new Error(`bench: unknown argument ${a} (see the comment at the top of bench/run.ts)`);
   }
   if (!(o.durationMs >= 500 && o.durationMs <= 60_000)) throw new Error('bench: --duration must be between 0.5 and 60 seconds');
   if (o.quick) o.durationMs = Math.min(o.durationMs, 1000);
   return o;
+}
+
+function numbers(flag: string, list: string): number[] {
+  const ns = list.split(',').map(Number);
+  if (ns.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`bench: ${flag} takes positive whole numbers, comma-separated`);
+  return ns;
 }
 
 // ---- child processes ------------------------------------------------------------------------
@@ -338,12 +352,13 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
     { name: 'responses', url: proxy.url, path: '/v1/responses', headers: CLIENT_HEADERS, body: responsesBody, expect: 'response.completed' },
     { name: 'chat', url: proxy.url, path: '/v1/chat/completions', headers: CLIENT_HEADERS, body: chatBody, expect: '[DONE]' },
   ];
-  const tokenSizes = o.quick ? [1, 200] : [1, 200, 1000];
-  const concurrencies = o.quick ? [1, 16] : [1, 16, 64];
+  const tokenSizes = o.tokens ?? (o.quick ? [1, 200] : [1, 200, 1000]);
+  const concurrencies = o.concurrency ?? (o.quick ? [1, 16] : [1, 16, 64]);
   try {
     for (const tokens of tokenSizes) {
       for (const concurrency of concurrencies) {
         for (const t of targets) {
+          if (o.paths && !o.paths.has(t.name)) continue;
           const r = await load({
             mode: 'closed',
             url: t.url,

@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import { ServiceUnavailableError } from '../errors.js';
 import type { UpstreamClient } from '../upstream/types.js';
 import type { Clock } from '../util/clock.js';
-import { LOG_REDACT_PATHS } from '../util/redact.js';
+import { PINO_SECRET_FORMATTERS } from '../util/redact.js';
 import { sendAnthropicError, wantsAnthropicErrors } from './anthropic-error.js';
 import { registerClientAuth } from './client-auth.js';
 import { handleClientError } from './client-error.js';
@@ -64,7 +64,7 @@ function isQuietRoute(route: string): boolean {
 
 function loggerOptions(logger: ServerDeps['logger'], debug: boolean): FastifyServerOptions['logger'] {
   if (logger === false) return false;
-  const base = { level: debug ? 'debug' : 'info', redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } };
+  const base = { level: debug ? 'debug' : 'info', formatters: PINO_SECRET_FORMATTERS };
   return logger === true || logger === undefined ? base : { ...base, ...logger };
 }
 
