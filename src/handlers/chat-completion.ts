@@ -7,8 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { parseChatCompletionRequest } from '../translate/chat-schema.js';
 import { chatToResponses, usesLegacyFunctions } from '../translate/chat-to-responses.js';
-import { ChatChunkSse, chatChunksForEvent, chatErrorChunk, createChatStreamState, finishChatStream, roleChunk, type ChatStreamState } from '../translate/responses-to-chat.js';
+import { ChatChunkSse, acceptRawTextDelta, chatChunksForEvent, textDeltaPartKey, chatErrorChunk, createChatStreamState, finishChatStream, roleChunk, type ChatStreamState } from '../translate/responses-to-chat.js';
 import { chatCompletionFromEvents, type ChatCompletion } from '../translate/responses-to-chat-completion.js';
+import { readTextDelta, type RawTextDelta } from '../upstream/text-delta-bytes.js';
 import type { ResponsesEvent } from '../upstream/types.js';
 import type { Readable } from 'node:stream';
 import type { CallOptions, HandlerDeps } from './deps.js';
@@ -107,6 +108,39 @@ class ChatSseTranslator extends EventsToText implements StreamTranslator {
     // throws UpstreamFailure('response_failed') on response.failed / error
     for (const chunk of chatChunksForEvent(this.state, ev)) out += this.sse.text(chunk);
     return out;
+  }
+
+  /** Text deltas (nearly every event of an answer) go out from the upstream's bytes: the delta's JSON literal between the chunk's fixed parts. */
+  protected override translateRaw(name: string | undefined, data: Buffer): boolean {
+    if (name !== 'response.output_text.delta') return false;
+    const delta = readTextDelta(data);
+    if (!delta) return false;
+    if (!acceptRawTextDelta(this.state, this.partKey(data, delta), delta.empty)) return false;
+    if (!delta.empty) {
+      this.send(this.sse.contentPrefix);
+      this.send(delta.literal);
+      this.send(this.sse.contentSuffix);
+    }
+    return true;
+  }
+
+  /** The last delta's item id bytes and part key: consecutive deltas of one part (all of them, nearly) decode nothing. */
+  private lastItemId: Buffer | undefined;
+  private lastKey = '';
+  private lastOutputIndex: number | undefined;
+  private lastContentIndex: number | undefined;
+
+  private partKey(data: Buffer, d: RawTextDelta): string {
+    const id = d.itemIdStart < 0 ? undefined : data.subarray(d.itemIdStart, d.itemIdEnd);
+    const same =
+      d.contentIndex === this.lastContentIndex &&
+      (id === undefined ? this.lastItemId === undefined && d.outputIndex === this.lastOutputIndex : this.lastItemId !== undefined && id.equals(this.lastItemId));
+    if (same && this.lastKey !== '') return this.lastKey;
+    this.lastItemId = id === undefined ? undefined : Buffer.from(id);
+    this.lastOutputIndex = d.outputIndex;
+    this.lastContentIndex = d.contentIndex;
+    this.lastKey = textDeltaPartKey(id?.toString('utf8'), d.outputIndex, d.contentIndex);
+    return this.lastKey;
   }
 
   closing(): Output {

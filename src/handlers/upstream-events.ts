@@ -10,7 +10,7 @@ import type { AttemptResult, PoolAccount } from '../accounts/attempt.js';
 import { ApiError, InternalError } from '../errors.js';
 import { apiErrorFromFailure } from '../upstream/api-error.js';
 import { failureFromEvent, isTerminalEvent } from '../upstream/events.js';
-import { SseEvents } from '../upstream/sse.js';
+import { SseByteEvents } from '../upstream/sse-bytes.js';
 import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../upstream/types.js';
 import { abortError } from '../util/clock.js';
 import { scrubText } from '../util/redact.js';
@@ -133,39 +133,73 @@ export abstract class ProgressTracker {
 }
 
 /**
- * A translator that turns each upstream event into text for the client: every event parsed
- * once, followed (track), handed to `translate`, whose text goes out per upstream chunk.
+ * A translator that turns each upstream event into output for the client: every event framed
+ * on the bytes and parsed once, followed (track), handed to `translate`; what one upstream chunk
+ * produced goes out together. A subclass may take some events from their raw bytes instead
+ * (`translateRaw`, the chat text deltas), skipping the parse.
  */
 export abstract class EventsToText extends ProgressTracker {
   readonly failedInBand: UpstreamFailure | undefined = undefined;
-  private out = '';
-  private readonly frames = new SseEvents((ev) => {
-    if (this.ended) return;
-    this.track(ev);
-    this.out += this.translate(ev);
-  });
+  private parts: Output[] = [];
+  private readonly frames = new SseByteEvents(
+    (ev) => {
+      if (this.ended) return;
+      this.track(ev);
+      const text = this.translate(ev);
+      if (text.length > 0) this.parts.push(text);
+    },
+    { wants: () => true, raw: (name, data) => !this.ended && this.started && this.translateRaw(name, data) },
+  );
 
   /** The text for one event (may throw UpstreamFailure, e.g. on response.failed). */
   protected abstract translate(ev: ResponsesEvent): string;
 
+  /**
+   * Offered each event past the first content event whose data is one line, before it is parsed:
+   * true when it was handled from the bytes (its output given to `send`), false to have it
+   * parsed and translated. None by default.
+   */
+  protected translateRaw(_name: string | undefined, _data: Buffer): boolean {
+    return false;
+  }
+
+  /** Output of translateRaw. */
+  protected send(part: Output): void {
+    this.parts.push(part);
+  }
+
   feed(chunk: Buffer): Output {
-    this.out = '';
     this.frames.feed(chunk);
-    return this.out;
+    return this.takeOutput();
   }
 
   endOfBody(): Output {
-    this.out = '';
     this.frames.end();
-    return this.out;
+    return this.takeOutput();
   }
+
+  private takeOutput(): Output {
+    const parts = this.parts;
+    if (parts.length === 0) return '';
+    this.parts = [];
+    return joinOutput(parts);
+  }
+}
+
+/** Output parts as one: a string when all are strings, else the bytes of all. */
+export function joinOutput(parts: readonly Output[]): Output {
+  if (parts.length === 1) return parts[0]!;
+  let allText = true;
+  for (const p of parts) if (typeof p !== 'string') allText = false;
+  if (allText) return parts.join('');
+  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
 }
 
 /** Collects every event of a non-streaming call; a failure event is thrown (nothing was sent yet, so it can be retried). */
 class EventCollector extends ProgressTracker implements StreamTranslator {
   readonly events: ResponsesEvent[] = [];
   readonly failedInBand = undefined;
-  private readonly frames = new SseEvents((ev) => this.onEvent(ev));
+  private readonly frames = new SseByteEvents((ev) => this.onEvent(ev), { wants: () => true });
 
   feed(chunk: Buffer): Output {
     this.frames.feed(chunk);

@@ -20,7 +20,7 @@ import type { AttemptResult } from '../accounts/attempt.js';
 import type { RequestTrace } from '../server/request-log.js';
 import { UpstreamFailure, type UpstreamReader, type UpstreamStream } from '../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
-import { asUpstreamFailure, midStreamFailure, reportFailure, startAttempt, type MidStreamFailure, type StartedAttempt } from './upstream-events.js';
+import { asUpstreamFailure, joinOutput, midStreamFailure, reportFailure, startAttempt, type MidStreamFailure, type StartedAttempt } from './upstream-events.js';
 
 export type Output = string | Uint8Array;
 
@@ -240,7 +240,7 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> {
       return;
     }
     this.pending = [];
-    const joined = parts.length === 1 ? parts[0]! : parts.every((p) => typeof p === 'string') ? parts.join('') : Buffer.concat(parts.map(asBytes));
+    const joined = joinOutput(parts);
     if (!this.out.push(joined) && this.phase === 'reading') this.reader.pause();
   }
 
@@ -317,10 +317,6 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> {
       // already finished
     }
   }
-}
-
-function asBytes(o: Output): Uint8Array {
-  return typeof o === 'string' ? Buffer.from(o, 'utf8') : o;
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { Writable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ConfigSource } from './config-reload.js';
+import { pino } from 'pino';
 import pretty from 'pino-pretty';
 import type { Logger } from '../accounts/logger.js';
 import { silentLogger } from '../accounts/logger.js';
@@ -87,9 +88,29 @@ async function hashManagementKeyAtStart(config: Config, stderr: Writable): Promi
 }
 
 /** JSON lines, or pino-pretty's coloured lines when the logs go to a terminal. */
-function logStream(stderr: Writable & { isTTY?: boolean }): Writable {
-  if (stderr.isTTY !== true) return stderr;
-  return pretty({ destination: stderr, colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+/**
+ * Where the server's log lines go: pretty, coloured lines on a terminal; JSON lines otherwise.
+ * On the process's own stderr (a pipe or a file: a log collector) the lines are written
+ * asynchronously and in batches (pino's sonic-boom destination): a synchronous write per
+ * request line cost about a tenth of the CPU time under load, and a slow reader would stall
+ * the event loop. What is buffered is written out on close and at exit.
+ */
+function logStream(stderr: Writable & { isTTY?: boolean }): { stream: Writable | ReturnType<typeof pino.destination>; flush(): void } {
+  if (stderr.isTTY === true) {
+    return { stream: pretty({ destination: stderr, colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }), flush: () => undefined };
+  }
+  if (stderr !== process.stderr) return { stream: stderr, flush: () => undefined };
+  const dest = pino.destination({ dest: 2, sync: false });
+  return {
+    stream: dest,
+    flush: () => {
+      try {
+        dest.flushSync();
+      } catch {
+        // nothing buffered, or stderr is gone: nothing to keep
+      }
+    },
+  };
 }
 
 export async function startServer(configIn: Config, deps: StartServerDeps): Promise<ServerHandle> {
@@ -109,6 +130,7 @@ export async function startServer(configIn: Config, deps: StartServerDeps): Prom
   }
   const usage = new UsageTracker(clock, await usagePersistenceFor(config, clock), poolLog.log);
   await usage.start();
+  const logs = logStream(deps.stderr);
   let app: FastifyInstance;
   let poolLogger: FastifyBaseLogger | undefined;
   try {
@@ -123,12 +145,13 @@ export async function startServer(configIn: Config, deps: StartServerDeps): Prom
       pool: runtime.pool,
       upstream: runtime.upstream,
       clock,
-      logger: deps.logs === false ? false : { stream: logStream(deps.stderr) },
+      logger: deps.logs === false ? false : { stream: logs.stream },
     });
     poolLogger = app.log.child({ component: 'pool' });
     poolLog.setTarget(poolLogger);
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
+    logs.flush();
     flushToStderr();
     await usage.close();
     if (ownsRuntime) await runtime.close();
@@ -154,9 +177,13 @@ export async function startServer(configIn: Config, deps: StartServerDeps): Prom
     url,
     close() {
       closing ??= (async () => {
-        await app.close();
-        await usage.close();
-        if (ownsRuntime) await runtime.close();
+        try {
+          await app.close();
+          await usage.close();
+          if (ownsRuntime) await runtime.close();
+        } finally {
+          logs.flush();
+        }
       })();
       return closing;
     },

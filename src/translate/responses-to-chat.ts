@@ -112,6 +112,24 @@ function partKey(event: ResponsesEvent, indexField: 'content_index' | 'summary_i
   return `${itemKey(event)}:${num(event[indexField]) ?? 0}`;
 }
 
+/** The part key of a text delta read from raw bytes (what partKey gives for the parsed event). */
+export function textDeltaPartKey(itemId: string | undefined, outputIndex: number | undefined, contentIndex: number | undefined): string {
+  return `${itemId ?? `#${outputIndex ?? 0}`}:${contentIndex ?? 0}`;
+}
+
+/**
+ * What chatChunksForEvent does to the state for a `response.output_text.delta`, for a caller
+ * that writes the chunk itself from the upstream's bytes (ChatChunkSse.contentPrefix/Suffix
+ * around the delta's JSON literal): true when that chunk is to be sent ({content: delta}, no
+ * role, no finish_reason); false when the event must take the ordinary path instead (the role
+ * chunk is not out yet, or the stream is done), with the state unchanged.
+ */
+export function acceptRawTextDelta(state: ChatStreamState, key: string, empty: boolean): boolean {
+  if (state.done || !state.roleSent) return false;
+  if (!empty) state.textPartsSent.add(key);
+  return true;
+}
+
 // ---- chunk builders -------------------------------------------------------------------------------
 
 function chunk(state: ChatStreamState, delta: ChatDelta, finishReason: ChatFinishReason | null = null): ChatCompletionChunk {
@@ -401,9 +419,13 @@ export function chatErrorChunk(
  */
 export class ChatChunkSse {
   private readonly head: string;
+  /** A content chunk's bytes up to its content string, and after it: `prefix + JSON literal + suffix` is the chunk's SSE event. */
+  readonly contentPrefix: Buffer;
+  readonly contentSuffix: Buffer = Buffer.from('},"logprobs":null,"finish_reason":null}]}\n\n', 'latin1');
 
   constructor(state: Pick<ChatStreamState, 'id' | 'created' | 'model'>) {
     this.head = `data: {"id":${JSON.stringify(state.id)},"object":"chat.completion.chunk","created":${JSON.stringify(state.created)},"model":${JSON.stringify(state.model)},"choices":`;
+    this.contentPrefix = Buffer.from(`${this.head}[{"index":0,"delta":{"content":`, 'utf8');
   }
 
   text(chunk: ChatCompletionChunk): string {

@@ -4,17 +4,18 @@ import type { ResponsesEvent } from './types.js';
 import { UpstreamFailure } from './types.js';
 
 /**
- * SSE framing straight on the bytes, for the /v1/responses pass-through, which forwards the
- * bytes unchanged and only needs a few events (the prelude, the first content event, the
- * terminal one). Line ends are found with Buffer.indexOf (native memchr); nothing is decoded or
- * copied for an event `wants` declines by its `event:` name, which is nearly every event of a
- * stream once content started (the deltas). The events it keeps are handed over exactly as
- * SseEvents (eventsource-parser) would: same framing rules (LF, CRLF or CR line ends, comments,
- * multi-line data, `event:` before or after `data:`), same JSON parsing (eventFromMessage).
+ * SSE framing straight on the bytes: the request path's one SSE parser (the streaming
+ * translators, the /v1/responses pass-through, the non-streaming collector). Line ends are found
+ * with Buffer.indexOf (native memchr) and data lines are kept as views of the chunks, decoded
+ * only when the event is parsed. Nothing is decoded or copied for an event `wants` declines by
+ * its `event:` name (the pass-through skips the deltas this way), and `raw` may take an event
+ * from its bytes without any parse (the chat text deltas). The events it hands over are exactly
+ * what SseEvents (eventsource-parser) gives: same framing rules (LF, CRLF or CR line ends,
+ * comments, multi-line data, `event:` before or after `data:`, a last event without its blank
+ * line at end()), same JSON parsing (eventFromMessage); see the property test.
  * eventsource-parser itself needs decoded text and materialises every data line, which is the
- * work this avoids; for everything that is parsed, the two agree (see the property test).
- * (One difference: in an event with two `event:` lines whose first name is declined, the data
- * read meanwhile is gone; the backend never sends two.)
+ * work this avoids. (One difference: in an event with two `event:` lines whose first name is
+ * declined, the data read meanwhile is gone; the backend never sends two.)
  */
 export class SseByteEvents {
   /** The end of a line that did not end in the last chunk. */
@@ -22,14 +23,24 @@ export class SseByteEvents {
   /** The last chunk ended in CR: an LF starting the next one belongs to that line end. */
   private skipLf = false;
   private name: string | undefined;
-  private data: string[] = [];
+  /** The current event's data lines, as views of the chunks they came in (decoded at dispatch only). */
+  private data: Buffer[] = [];
   private hasData = false;
   /** Data lines of the current event were skipped (its name was known and declined). */
   private skipped = false;
 
   constructor(
     private readonly onEvent: (event: ResponsesEvent) => void,
-    private readonly opts: { wants: (eventName: string | undefined) => boolean; onInvalid?: (failure: UpstreamFailure) => void },
+    private readonly opts: {
+      wants: (eventName: string | undefined) => boolean;
+      onInvalid?: (failure: UpstreamFailure) => void;
+      /**
+       * Offered every wanted event whose data is one line, before it is decoded: returns true
+       * when it took the event from the raw bytes (the chat translator's text deltas), false to
+       * have it parsed and handed to onEvent as usual.
+       */
+      raw?: (eventName: string | undefined, data: Buffer) => boolean;
+    },
   ) {}
 
   feed(chunk: Buffer): void {
@@ -67,6 +78,15 @@ export class SseByteEvents {
     }
   }
 
+  /** The body ended: a last line without its line end counts as a line, and a last event without its blank line is dispatched. */
+  end(): void {
+    const partial = this.partial;
+    this.partial = undefined;
+    this.skipLf = false;
+    if (partial) this.line(partial, 0, partial.length);
+    this.dispatch();
+  }
+
   private line(buf: Buffer, start: number, end: number): void {
     if (start === end) {
       this.dispatch();
@@ -75,17 +95,16 @@ export class SseByteEvents {
     if (buf[start] === COLON) return; // a comment
     let colon = buf.indexOf(COLON, start);
     if (colon === -1 || colon > end) colon = end;
-    const field = buf.toString('latin1', start, colon);
     let valueStart = colon + 1;
     if (valueStart < end && buf[valueStart] === SPACE) valueStart++;
-    if (field === 'data') {
+    if (isField(buf, start, colon, DATA)) {
       this.hasData = true;
       if (this.name !== undefined && !this.opts.wants(this.name)) {
         this.skipped = true;
         return;
       }
-      this.data.push(valueStart >= end ? '' : buf.toString('utf8', valueStart, end));
-    } else if (field === 'event') {
+      this.data.push(valueStart >= end ? EMPTY : buf.subarray(valueStart, end));
+    } else if (isField(buf, start, colon, EVENT)) {
       this.name = valueStart >= end ? undefined : buf.toString('utf8', valueStart, end);
     }
     // id, retry and unknown fields carry nothing the pass-through needs
@@ -94,12 +113,17 @@ export class SseByteEvents {
   private dispatch(): void {
     const { name, data, hasData, skipped } = this;
     this.name = undefined;
-    this.data = [];
     this.hasData = false;
     this.skipped = false;
-    if (!hasData || skipped) return;
+    if (!hasData || skipped) {
+      if (data.length > 0) this.data = [];
+      return;
+    }
+    this.data = [];
     if (!this.opts.wants(name)) return;
-    const message: EventSourceMessage = { event: name, data: data.join('\n'), id: undefined };
+    if (this.opts.raw && data.length === 1 && this.opts.raw(name, data[0]!)) return;
+    const text = data.length === 1 ? data[0]!.toString('utf8') : data.map((d) => d.toString('utf8')).join('\n');
+    const message: EventSourceMessage = { event: name, data: text, id: undefined };
     const parsed = eventFromMessage(message);
     if (parsed instanceof UpstreamFailure) {
       if (!this.opts.onInvalid) throw parsed;
@@ -108,6 +132,16 @@ export class SseByteEvents {
   }
 }
 
+/** Whether buf[start, end) is the field name `name` (given as bytes). */
+function isField(buf: Buffer, start: number, end: number, name: Uint8Array): boolean {
+  if (end - start !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (buf[start + i] !== name[i]) return false;
+  return true;
+}
+
+const DATA = Buffer.from('data', 'latin1');
+const EVENT = Buffer.from('event', 'latin1');
+const EMPTY = Buffer.alloc(0);
 const LF = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;

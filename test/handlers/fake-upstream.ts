@@ -8,6 +8,8 @@ export interface PushableStream {
   stream: UpstreamStream;
   /** Sends the events as the backend frames them (`event:` + `data:`), one chunk per call. */
   push(...events: ResponsesEvent[]): void;
+  /** Sends bytes as they are (an SSE body written by the test). */
+  pushBytes(bytes: Buffer): void;
   /** Breaks the body (what a dropped connection does). */
   fail(err: Error): void;
   readonly cancelled: boolean;
@@ -38,13 +40,16 @@ export function pushableStream(): PushableStream {
       cancelled = true;
     },
   } as unknown as UpstreamStream;
+  const pushBytes = (bytes: Buffer) => {
+    if (sink) sink.data(bytes);
+    else queued.push(bytes);
+  };
   return {
     stream,
     push(...events) {
-      const bytes = Buffer.from(events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''));
-      if (sink) sink.data(bytes);
-      else queued.push(bytes);
+      pushBytes(Buffer.from(events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('')));
     },
+    pushBytes,
     fail(err) {
       sink!.error(err);
     },

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SseEvents } from '../../src/upstream/sse.js';
 import { SseByteEvents } from '../../src/upstream/sse-bytes.js';
-
-/** A tiny deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../support/rng.js';
 
 const NAMES = ['response.created', 'response.output_text.delta', 'response.completed', 'response.failed', 'error', undefined];
 
@@ -80,5 +69,38 @@ describe('SseByteEvents', () => {
   it('an invalid event it wants is thrown (or goes to onInvalid)', () => {
     const framer = new SseByteEvents(() => undefined, { wants: () => true });
     expect(() => framer.feed(Buffer.from('event: x\ndata: {oops\n\n'))).toThrow(/not valid JSON/);
+  });
+
+  it('end(): a last event without its blank line, or without its line end, is still dispatched (as eventsource-parser does)', () => {
+    for (const tail of ['data: {"type":"x","n":1}\n', 'data: {"type":"x","n":1}', 'data: {"type":"x","n":1}\r']) {
+      const got: unknown[] = [];
+      const expected: unknown[] = [];
+      const bytes = Buffer.from(`event: a\ndata: {"type":"a"}\n\n${tail}`);
+      const byteFramer = new SseByteEvents((e) => got.push(e), { wants: () => true });
+      const textFramer = new SseEvents((e) => expected.push(e));
+      for (let i = 0; i < bytes.length; i += 5) {
+        byteFramer.feed(bytes.subarray(i, i + 5));
+        textFramer.feed(bytes.subarray(i, i + 5));
+      }
+      byteFramer.end();
+      textFramer.end();
+      expect(got).toEqual([{ type: 'a' }, { type: 'x', n: 1 }]);
+      expect(got).toEqual(expected);
+    }
+  });
+
+  it('raw: offered the one-line data of wanted events before parsing; true takes the event, false has it parsed', () => {
+    const parsed: string[] = [];
+    const offered: string[] = [];
+    const framer = new SseByteEvents((e) => parsed.push(e.type), {
+      wants: () => true,
+      raw: (name, data) => {
+        offered.push(`${name}=${data.toString()}`);
+        return name === 'taken';
+      },
+    });
+    framer.feed(Buffer.from('event: taken\ndata: not json at all\n\nevent: kept\ndata: {"type":"kept"}\n\ndata: {"type":"two",\ndata: "lines":1}\n\n'));
+    expect(offered).toEqual(['taken=not json at all', 'kept={"type":"kept"}']);
+    expect(parsed).toEqual(['kept', 'two']);
   });
 });
