@@ -22,6 +22,8 @@ export interface BenchResults {
   node: string;
   machine: string;
   durationMs: number;
+  /** Rounds per cell (absent in results written before rounds existed: one). */
+  rounds?: number;
   quick: boolean;
   nginx: string;
   cells: Cell[];
@@ -100,7 +102,7 @@ export function markdownReport(r: BenchResults, pngName: string): string {
   const lines: string[] = [];
   lines.push(`# cliproxy bench — ${r.date}${r.label ? ` (${r.label})` : ''}`);
   lines.push('');
-  lines.push(`cliproxy ${r.cliproxy}, Node ${r.node}, ${r.machine}. Upstream: the sandbox with zero delay; load generator, upstream and each proxy in separate processes; closed-loop clients, ${r.durationMs / 1000} s per cell after a warm-up${r.quick ? ' (--quick)' : ''}. nginx: ${r.nginx}.`);
+  lines.push(`cliproxy ${r.cliproxy}, Node ${r.node}, ${r.machine}. Upstream: the sandbox with zero delay; load generator, upstream and each proxy in separate processes; closed-loop clients, ${(r.rounds ?? 1) > 1 ? `${r.rounds} rounds of ${r.durationMs / 1000} s per path (every path once per round; each cell is its median round)` : `${r.durationMs / 1000} s per cell`} after a warm-up${r.quick ? ' (--quick)' : ''}. nginx: ${r.nginx}.`);
   lines.push('');
   if (r.cells.length) {
     lines.push(`Ratios are req/s ÷ ${ref} at the same size and concurrency; "added" is the p50 (and time-to-first-byte) difference to the sandbox direct.`);

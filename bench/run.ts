@@ -17,8 +17,10 @@
  *
  * Results: bench/results/<date>.json, .md (tables) and .png (latency vs concurrency per path).
  *
- * Flags: --quick (shorter runs, fewer cells: a smoke test of the harness), --duration <s> per
- * cell (default 4), --out <dir> (default bench/results), --proxy-root <dir> (measure the
+ * Flags: --quick (shorter runs, fewer cells, one round: a smoke test of the harness), --duration
+ * <s> per path and round (default 3), --rounds <n> (default 3: every path once per round, rounds
+ * one after the other; a cell is its median round, so a slow spell of the machine does not land
+ * on one path alone), --out <dir> (default bench/results), --proxy-root <dir> (measure the
  * cliproxy build of another checkout, e.g. the commit before a change; its dist/ must be built),
  * --label <text> (goes into the file names and the report), --only <part,...> (throughput, rss,
  * startup, quota), --cpu-prof <dir> (the proxy runs with node --cpu-prof; summarise a profile
@@ -26,7 +28,7 @@
  * --paths <direct,nginx,pipe,responses,chat> (run only those throughput cells).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -43,6 +45,8 @@ const repo = path.resolve(here, '..');
 interface Options {
   quick: boolean;
   durationMs: number;
+  /** Rounds per cell (every path once per round); the cell is the median round. */
+  rounds: number;
   out: string;
   proxyRoot: string;
   label: string;
@@ -56,7 +60,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { quick: false, durationMs: 4000, out: path.join(here, 'results'), proxyRoot: repo, label: '', only: new Set(['throughput', 'rss', 'startup', 'quota']), cpuProf: undefined, tokens: undefined, concurrency: undefined, paths: undefined };
+  const o: Options = { quick: false, durationMs: 3000, rounds: 3, out: path.join(here, 'results'), proxyRoot: repo, label: '', only: new Set(['throughput', 'rss', 'startup', 'quota']), cpuProf: undefined, tokens: undefined, concurrency: undefined, paths: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -66,6 +70,7 @@ function parseArgs(argv: readonly string[]): Options {
     };
     if (a === '--quick') o.quick = true;
     else if (a === '--duration') o.durationMs = Math.round(Number(value()) * 1000);
+    else if (a === '--rounds') o.rounds = Number(value());
     else if (a === '--out') o.out = path.resolve(value());
     else if (a === '--proxy-root') o.proxyRoot = path.resolve(value());
     else if (a === '--label') o.label = value().replace(/[^\w.-]+/g, '-');
@@ -77,7 +82,11 @@ function parseArgs(argv: readonly string[]): Options {
     else throw new Error(`bench: unknown argument ${a} (see the comment at the top of bench/run.ts)`);
   }
   if (!(o.durationMs >= 500 && o.durationMs <= 60_000)) throw new Error('bench: --duration must be between 0.5 and 60 seconds');
-  if (o.quick) o.durationMs = Math.min(o.durationMs, 1000);
+  if (!(Number.isInteger(o.rounds) && o.rounds >= 1 && o.rounds <= 9)) throw new Error('bench: --rounds must be a whole number from 1 to 9');
+  if (o.quick) {
+    o.durationMs = Math.min(o.durationMs, 1000);
+    o.rounds = 1;
+  }
   return o;
 }
 
@@ -106,16 +115,19 @@ process.on('exit', killAll);
 /** Starts a process and waits for its first stdout line that `parse` accepts. */
 function startChild(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; stderrFile?: string; parse: (line: string) => Record<string, unknown> | undefined; timeoutMs?: number }): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    // a log file gets the child's stderr directly (an fd of its own): the runner spends no CPU on it while measuring
+    const logFd = opts.stderrFile ? openSync(opts.stderrFile, 'a') : undefined;
+    const proc = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', logFd ?? 'pipe'] });
+    if (logFd !== undefined) closeSync(logFd);
     children.add(proc);
     let stderr = '';
-    proc.stderr!.on('data', (d: Buffer) => {
-      if (opts.stderrFile) writeFileSync(opts.stderrFile, d, { flag: 'a' });
-      else stderr = (stderr + d.toString()).slice(-4000);
+    proc.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
     });
+    const errorOutput = () => (opts.stderrFile ? readFileSync(opts.stderrFile, 'utf8').slice(-4000) : stderr);
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`bench: ${path.basename(args[args.length - 1] ?? cmd)} did not start in time. ${stderr}`));
+      reject(new Error(`bench: ${path.basename(args[args.length - 1] ?? cmd)} did not start in time. ${errorOutput()}`));
     }, opts.timeoutMs ?? 30_000);
     const lines = createInterface({ input: proc.stdout! });
     let settled = false;
@@ -146,7 +158,7 @@ function startChild(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
       children.delete(proc);
       if (!settled) {
         clearTimeout(timer);
-        reject(new Error(`bench: ${args.join(' ').slice(0, 80)} exited with ${code}. ${stderr}`));
+        reject(new Error(`bench: ${args.join(' ').slice(0, 80)} exited with ${code}. ${errorOutput()}`));
       }
     });
   });
@@ -357,24 +369,35 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
   try {
     for (const tokens of tokenSizes) {
       for (const concurrency of concurrencies) {
-        for (const t of targets) {
-          if (o.paths && !o.paths.has(t.name)) continue;
-          const r = await load({
-            mode: 'closed',
-            url: t.url,
-            path: t.path,
-            headers: t.headers,
-            body: t.body(tokens),
-            concurrency,
-            warmupMs: o.quick ? 300 : 1000,
-            durationMs: o.durationMs,
-            expect: t.expect,
-          });
-          const cell = { path: t.name, tokens, concurrency, ...(r as Omit<Cell, 'path' | 'tokens' | 'concurrency'>) };
-          results.cells.push(cell);
-          process.stderr.write(
-            `  ${String(tokens).padStart(4)} tok  c=${String(concurrency).padStart(2)}  ${t.name.padEnd(9)} ${String(cell.rps).padStart(8)} req/s  p50 ${ms(cell.latency.p50)}  p99 ${ms(cell.latency.p99)}  ttfb ${ms(cell.ttfb.p50)}${cell.errors ? `  errors ${cell.errors} (${String(cell.firstError)})` : ''}\n`,
-          );
+        // rounds: every path once per round, the rounds one after the other, so a slow spell of
+        // the machine hits all paths alike; each path's cell is its median round (by req/s)
+        const rounds = new Map<PathName, Cell[]>();
+        for (let round = 0; round < o.rounds; round++) {
+          for (const t of targets) {
+            if (o.paths && !o.paths.has(t.name)) continue;
+            const r = await load({
+              mode: 'closed',
+              url: t.url,
+              path: t.path,
+              headers: t.headers,
+              body: t.body(tokens),
+              concurrency,
+              warmupMs: o.quick ? 300 : round === 0 ? 1000 : 300,
+              durationMs: o.durationMs,
+              expect: t.expect,
+            });
+            const cell = { path: t.name, tokens, concurrency, ...(r as Omit<Cell, 'path' | 'tokens' | 'concurrency'>) };
+            rounds.set(t.name, [...(rounds.get(t.name) ?? []), cell]);
+            process.stderr.write(
+              `  ${String(tokens).padStart(4)} tok  c=${String(concurrency).padStart(2)}  ${t.name.padEnd(9)} ${String(cell.rps).padStart(8)} req/s  p50 ${ms(cell.latency.p50)}  p99 ${ms(cell.latency.p99)}  ttfb ${ms(cell.ttfb.p50)}${cell.errors ? `  errors ${cell.errors} (${String(cell.firstError)})` : ''}${o.rounds > 1 ? `  (round ${round + 1})` : ''}\n`,
+            );
+          }
+        }
+        for (const cells of rounds.values()) {
+          const sorted = [...cells].sort((a, b) => a.rps - b.rps);
+          const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+          // errors of every round count
+          results.cells.push({ ...median, errors: cells.reduce((n, c) => n + c.errors, 0), firstError: cells.find((c) => c.firstError)?.firstError });
         }
       }
     }
@@ -514,6 +537,7 @@ async function main(): Promise<void> {
     node: process.version,
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
     durationMs: o.durationMs,
+    rounds: o.rounds,
     quick: o.quick,
     nginx: 'not measured',
     cells: [],

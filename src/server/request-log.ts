@@ -54,19 +54,28 @@ export interface RequestLogLine {
   retries: number;
 }
 
-/** The last `capacity` lines, oldest first. */
+/** The last `capacity` lines, oldest first (a ring: a push costs the same however full it is). */
 export class RequestLogBuffer {
   private readonly lines: RequestLogLine[] = [];
+  /** Where the next line goes once the ring is full (it is also the oldest line then). */
+  private next = 0;
 
   constructor(readonly capacity = 1000) {}
 
   push(line: RequestLogLine): void {
-    this.lines.push(line);
-    if (this.lines.length > this.capacity) this.lines.splice(0, this.lines.length - this.capacity);
+    if (this.capacity <= 0) return;
+    if (this.lines.length < this.capacity) {
+      this.lines.push(line);
+      return;
+    }
+    this.lines[this.next] = line;
+    this.next = (this.next + 1) % this.capacity;
   }
 
   tail(n: number): RequestLogLine[] {
-    return n <= 0 ? [] : this.lines.slice(-n);
+    if (n <= 0) return [];
+    const ordered = this.next === 0 ? this.lines : [...this.lines.slice(this.next), ...this.lines.slice(0, this.next)];
+    return ordered.slice(-n);
   }
 }
 

@@ -88,22 +88,31 @@ async function hashManagementKeyAtStart(config: Config, stderr: Writable): Promi
 }
 
 /** JSON lines, or pino-pretty's coloured lines when the logs go to a terminal. */
+/** Log bytes gathered before a write to a non-terminal stderr, and the longest a line waits. */
+const LOG_BATCH_BYTES = 8192;
+const LOG_FLUSH_MS = 500;
+
 /**
  * Where the server's log lines go: pretty, coloured lines on a terminal; JSON lines otherwise.
  * On the process's own stderr (a pipe or a file: a log collector) the lines are written
- * asynchronously and in batches (pino's sonic-boom destination): a synchronous write per
- * request line cost about a tenth of the CPU time under load, and a slow reader would stall
- * the event loop. What is buffered is written out on close and at exit.
+ * asynchronously and in batches (pino's sonic-boom destination, at most LOG_FLUSH_MS late): a
+ * write per request line cost about a tenth of the CPU time under load, and a slow reader would
+ * stall the event loop. What is buffered is written out on close and at exit.
  */
-function logStream(stderr: Writable & { isTTY?: boolean }): { stream: Writable | ReturnType<typeof pino.destination>; flush(): void } {
+function logStream(stderr: Writable & { isTTY?: boolean }): { stream: Writable | ReturnType<typeof pino.destination>; flush(last?: boolean): void } {
   if (stderr.isTTY === true) {
     return { stream: pretty({ destination: stderr, colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }), flush: () => undefined };
   }
   if (stderr !== process.stderr) return { stream: stderr, flush: () => undefined };
-  const dest = pino.destination({ dest: 2, sync: false });
+  // lines are gathered up to LOG_BATCH_BYTES per write, and written at least every LOG_FLUSH_MS
+  const dest = pino.destination({ dest: 2, sync: false, minLength: LOG_BATCH_BYTES });
+  const timer = setInterval(() => dest.flush(), LOG_FLUSH_MS);
+  timer.unref();
   return {
     stream: dest,
-    flush: () => {
+    /** Writes what is buffered now; `last` (the default) also stops the periodic writes. */
+    flush: (last = true) => {
+      if (last) clearInterval(timer);
       try {
         dest.flushSync();
       } catch {
@@ -150,6 +159,8 @@ export async function startServer(configIn: Config, deps: StartServerDeps): Prom
     poolLogger = app.log.child({ component: 'pool' });
     poolLog.setTarget(poolLogger);
     await app.listen({ host: config.host, port: config.port });
+    // what start-up logged (accounts loaded, migrations applied) is out before "listening on"
+    logs.flush(false);
   } catch (err) {
     logs.flush();
     flushToStderr();

@@ -13,6 +13,7 @@ import { parseSse } from './sse.js';
 import { UpstreamFailure } from './types.js';
 import type { BackendModel, ResponsesEvent, UpstreamAuth, UpstreamClient, UpstreamReader, UpstreamSink, UpstreamStream, UsageSnapshot } from './types.js';
 import { parseUsageHeaders } from './usage-headers.js';
+import { StreamedRequest, type ResponseStart } from './streamed-request.js';
 
 /**
  * The HTTP client for the Codex backend (protocol.md §4): one keep-alive undici Pool for the
@@ -99,31 +100,34 @@ export class CodexClient implements UpstreamClient {
     if (opts.sessionId && headers['session-id'] === undefined) headers['session-id'] = headerSafe(opts.sessionId);
     const payload = serializeBody(body);
     const link = linkAbort(opts.signal);
-    let res: Dispatcher.ResponseData;
+    const request = new StreamedRequest(this.dispatcher, {
+      origin: this.origin,
+      path: `${this.basePath}/responses`,
+      method: 'POST',
+      headers,
+      body: payload,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
+    const onAbort = () => request.abort(abortError(link.controller.signal));
+    if (link.controller.signal.aborted) onAbort();
+    else link.controller.signal.addEventListener('abort', onAbort, { once: true });
+    let start: ResponseStart;
     try {
-      res = await this.dispatcher.request({
-        origin: this.origin,
-        path: `${this.basePath}/responses`,
-        method: 'POST',
-        headers,
-        body: payload,
-        signal: link.controller.signal,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      });
+      start = await request.started;
     } catch (err) {
       link.release();
       throw this.requestFailure(err, opts.signal);
     }
     const now = this.clock.now();
-    const flat = flattenHeaders(res.headers);
+    const flat = flattenHeaders(start.headers);
     const usage = parseUsageHeaders(flat, now);
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      const text = await readBounded(res.body, MAX_ERROR_BODY_BYTES).catch(() => '');
+    if (start.status < 200 || start.status >= 300) {
+      const text = await request.text(MAX_ERROR_BODY_BYTES);
       link.release();
-      throw classifyFailure(res.statusCode, flat, text, now, usage);
+      throw classifyFailure(start.status, flat, text, now, usage);
     }
-    return new CodexStream(res.statusCode, flat, usage, res.body, link, opts.signal, this.timeoutMs);
+    return new CodexStream(start.status, flat, usage, request, link, opts.signal, this.timeoutMs);
   }
 
   async models(auth: UpstreamAuth, opts: { signal?: AbortSignal } = {}): Promise<BackendModel[]> {
@@ -214,28 +218,22 @@ function linkAbort(signal: AbortSignal | undefined): AbortLink {
   return { controller, release: () => signal.removeEventListener('abort', onAbort) };
 }
 
-type Body = Dispatcher.ResponseData['body'];
-
 class CodexStream implements UpstreamStream {
   private consumed = false;
   /** Set once events() or raw() saw the terminal event: left-over bytes are drained, keeping the socket. */
   private sawTerminal = false;
+  /** The drain of the body's end after release(): done once the connection is back in the pool (or dropped). */
+  private drained: Promise<void> = Promise.resolve();
 
   constructor(
     readonly status: number,
     readonly headers: Record<string, string>,
     readonly usage: UsageSnapshot,
-    private readonly body: Body,
+    private readonly request: StreamedRequest,
     private readonly link: AbortLink,
     private readonly signal: AbortSignal | undefined,
     private readonly timeoutMs: number,
-  ) {
-    // The body is read with destroyOnReturn:false and destroyed by hand when a consumer stops
-    // early; undici then emits an 'error' (RequestAbortedError) on it. Without a listener that
-    // error would be unhandled and end the process. Read failures still reach the consumer
-    // through the iterator, so the listener only has to exist.
-    body.on('error', ignoreBodyError);
-  }
+  ) {}
 
   raw(): AsyncIterable<Uint8Array> {
     return this.rawBytes();
@@ -275,45 +273,39 @@ class CodexStream implements UpstreamStream {
 
   read(sink: UpstreamSink): UpstreamReader {
     this.claim();
-    const body = this.body;
     let done = false;
-    const detach = () => {
-      done = true;
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-    };
-    const onData = (chunk: Buffer) => sink.data(chunk);
-    const onEnd = () => {
-      if (done) return;
-      detach();
-      this.link.release();
-      sink.end();
-    };
-    const onError = (err: unknown) => {
-      if (done) return;
-      detach();
-      this.link.release();
-      sink.error(this.bodyFailure(err));
-    };
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onError);
+    this.request.attach({
+      data: (chunk) => {
+        if (!done) sink.data(chunk);
+      },
+      end: () => {
+        if (done) return;
+        done = true;
+        this.link.release();
+        sink.end();
+      },
+      error: (err) => {
+        if (done) return;
+        done = true;
+        this.link.release();
+        sink.error(this.bodyFailure(err));
+      },
+    });
     return {
-      pause: () => body.pause(),
-      resume: () => body.resume(),
+      pause: () => this.request.pause(),
+      resume: () => this.request.resume(),
       release: () => {
         if (done) return;
-        detach();
+        done = true;
         this.terminalSeen();
-        drainRest(body);
+        this.drained = this.request.drain(MAX_DRAIN_BYTES, DRAIN_TIMEOUT_MS);
       },
     };
   }
 
   cancel(): void {
     this.link.controller.abort();
-    this.body.destroy();
+    this.request.abort(abortError(this.link.controller.signal));
     this.link.release();
   }
 
@@ -322,27 +314,56 @@ class CodexStream implements UpstreamStream {
     this.consumed = true;
   }
 
+  /** The body as an async iterable over read(): a few chunks are kept ahead of the consumer, then the request is paused. */
   private async *bytes(): AsyncGenerator<Uint8Array, void, undefined> {
-    this.claim();
+    const queue: Buffer[] = [];
     let ended = false;
+    let failed: { err: unknown } | undefined;
+    let wake: (() => void) | undefined;
+    const reader = this.read({
+      data: (chunk) => {
+        queue.push(chunk);
+        if (queue.length >= 16) reader.pause();
+        wake?.();
+      },
+      end: () => {
+        ended = true;
+        wake?.();
+      },
+      error: (err) => {
+        failed = { err };
+        wake?.();
+      },
+    });
+    let finished = false;
     try {
-      for await (const chunk of this.body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-        yield chunk;
-      }
-      ended = true;
-    } catch (err) {
-      throw this.bodyFailure(err);
-    } finally {
-      this.link.release();
-      if (!ended) {
-        if (this.sawTerminal && !this.link.controller.signal.aborted) {
-          // Only the end of the chunked body is left: read it (briefly, bounded) so the
-          // connection goes back to the pool before the caller's next request.
-          await this.body.dump({ limit: MAX_DRAIN_BYTES, signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS) }).catch(() => {});
-        } else {
-          this.body.destroy();
+      for (;;) {
+        const chunk = queue.shift();
+        if (chunk) {
+          if (queue.length === 4) reader.resume();
+          yield chunk;
+          continue;
         }
+        if (failed) throw failed.err;
+        if (ended) {
+          finished = true;
+          return;
+        }
+        reader.resume();
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
       }
+    } finally {
+      if (!finished && !failed) {
+        // Only the end of the chunked body is left after the terminal event: read it (briefly,
+        // bounded) so the connection goes back to the pool; otherwise the request is stopped.
+        // (awaited, so that the caller's next request finds the connection free)
+        if (this.sawTerminal && !this.link.controller.signal.aborted) {
+          reader.release();
+          await this.drained;
+        } else this.cancel();
+      }
+      this.link.release();
     }
   }
 
@@ -387,29 +408,6 @@ function serializeBody(body: Record<string, unknown>): string {
   }
 }
 
-function ignoreBodyError(): void {
-  /* see CodexStream's constructor */
-}
-
-/**
- * After the terminal event only the end of the chunked body is left: read it (at most
- * MAX_DRAIN_BYTES more, at most DRAIN_TIMEOUT_MS) so the connection goes back to the pool;
- * past either bound the connection is dropped. (undici's dump() counts the bytes of the whole
- * body, so it would drop the connection after every answer longer than its limit.)
- */
-function drainRest(body: Body): void {
-  if (body.readableEnded || body.destroyed) return;
-  let left = MAX_DRAIN_BYTES;
-  const timer = setTimeout(() => body.destroy(), DRAIN_TIMEOUT_MS);
-  timer.unref();
-  body.on('data', (chunk: Buffer) => {
-    left -= chunk.length;
-    if (left < 0) body.destroy();
-  });
-  body.once('close', () => clearTimeout(timer));
-  body.resume();
-}
-
 function errorCode(err: unknown): string | undefined {
   if (err && typeof err === 'object') {
     const code = (err as { code?: unknown }).code;
@@ -429,7 +427,7 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
   return out;
 }
 
-async function readBounded(body: Body, limit: number): Promise<string> {
+async function readBounded(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {

@@ -105,9 +105,25 @@ export class SseByteEvents {
       }
       this.data.push(valueStart >= end ? EMPTY : buf.subarray(valueStart, end));
     } else if (isField(buf, start, colon, EVENT)) {
-      this.name = valueStart >= end ? undefined : buf.toString('utf8', valueStart, end);
+      this.name = valueStart >= end ? undefined : this.eventName(buf, valueStart, end);
     }
     // id, retry and unknown fields carry nothing the pass-through needs
+  }
+
+  /** The last event name and its bytes: consecutive events of one type (the deltas) decode their name once. */
+  private lastName = '';
+  private lastNameBytes: Buffer = EMPTY;
+
+  private eventName(buf: Buffer, start: number, end: number): string {
+    const last = this.lastNameBytes;
+    if (end - start === last.length && last.length > 0) {
+      let k = 0;
+      while (k < last.length && buf[start + k] === last[k]) k++;
+      if (k === last.length) return this.lastName;
+    }
+    this.lastNameBytes = Buffer.from(buf.subarray(start, end));
+    this.lastName = buf.toString('utf8', start, end);
+    return this.lastName;
   }
 
   private dispatch(): void {
