@@ -27,7 +27,8 @@ export interface BenchResults {
   quick: boolean;
   nginx: string;
   cells: Cell[];
-  rss?: { streams: number; held: number; idleKiB: number; openKiB: number; perStreamKiB: number };
+  /** perStreamKiB: the slope between n/2 and n open streams; fromIdleKiB: (RSS at n - idle) / n. Results written before the slope existed have no halfKiB / fromIdleKiB (their perStreamKiB is from idle). */
+  rss?: { streams: number; held: number; idleKiB: number; halfKiB?: number; openKiB: number; perStreamKiB: number; fromIdleKiB?: number };
   startup?: { accounts: number; medianMs: number; allMs: number[]; bareNodeMs: number };
   quota?: {
     accounts: number;
@@ -133,7 +134,13 @@ export function markdownReport(r: BenchResults, pngName: string): string {
   if (r.rss) {
     lines.push('## Memory per open stream');
     lines.push('');
-    lines.push(`${r.rss.held} of ${r.rss.streams} chat streams held open (the upstream sends one event every 2 s): proxy RSS ${r.rss.idleKiB} KiB idle → ${r.rss.openKiB} KiB, **${r.rss.perStreamKiB} KiB per stream**.`);
+    if (r.rss.halfKiB !== undefined && r.rss.fromIdleKiB !== undefined) {
+      lines.push(
+        `${r.rss.held} of ${r.rss.streams} chat streams held open (a 1,000-word prompt each; the upstream sends one event every 2 s), opened in two halves: proxy RSS ${r.rss.idleKiB} KiB idle → ${r.rss.halfKiB} KiB at ${r.rss.streams / 2} → ${r.rss.openKiB} KiB at ${r.rss.streams}: **${r.rss.perStreamKiB} KiB per stream** (the second half's slope); ${r.rss.fromIdleKiB} KiB per stream counted from idle, which also spreads the one-off growth of any load (V8's young generation, allocator arenas) over the streams.`,
+      );
+    } else {
+      lines.push(`${r.rss.held} of ${r.rss.streams} chat streams held open (the upstream sends one event every 2 s): proxy RSS ${r.rss.idleKiB} KiB idle → ${r.rss.openKiB} KiB, **${r.rss.perStreamKiB} KiB per stream**.`);
+    }
     lines.push('');
   }
   if (r.startup) {

@@ -218,7 +218,7 @@ interface Proxy {
 }
 
 /** `cliproxy serve` from `root` (its bin/ and dist/), on a free port, as a user would run it. */
-async function startProxy(root: string, upstream: { url: string; baseUrl: string }, dir: string, nodeArgs: string[] = []): Promise<Proxy> {
+async function startProxy(root: string, upstream: { url: string; baseUrl: string }, dir: string, nodeArgs: string[] = [], serveArgs: string[] = []): Promise<Proxy> {
   const home = mkdtempSync(path.join(tmpdir(), 'cliproxy-bench-home-'));
   const env = {
     ...process.env,
@@ -228,7 +228,7 @@ async function startProxy(root: string, upstream: { url: string; baseUrl: string
     CLIPROXY_API_KEYS: '',
   };
   const t0 = performance.now();
-  const child = await startChild(process.execPath, [...nodeArgs, path.join(root, 'bin', 'cliproxy.js'), 'serve', '--auth-dir', dir, '--port', '0'], {
+  const child = await startChild(process.execPath, [...nodeArgs, path.join(root, 'bin', 'cliproxy.js'), 'serve', '--auth-dir', dir, '--port', '0', ...serveArgs], {
     env,
     cwd: home,
     stderrFile: path.join(home, 'cliproxy.log'),
@@ -410,29 +410,49 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
   }
 }
 
-/** RSS per open stream: `n` chat streams held open by a slow upstream (one event every 2 s). */
+/**
+ * RSS per open stream: chat streams held open by a slow upstream (one event every 2 s), `n` in
+ * two halves. Per stream is the slope between the two halves (RSS at n minus RSS at n/2, over
+ * n/2): what one more open stream costs, without the one-off growth any load brings (V8's young
+ * generation filling up to its size, allocator arenas) that a delta from idle spreads over the
+ * streams. The delta from idle is reported too.
+ */
 async function rss(o: Options, results: BenchResults): Promise<void> {
   const n = o.quick ? 200 : 2000;
+  const half = n / 2;
   const upstream = await startUpstream({ accounts: 1, slow: { delayMs: 2000, times: 1_000_000 } });
   const dir = await authDir(upstream.accounts);
-  const proxy = await startProxy(o.proxyRoot, upstream, dir);
+  // room for every stream (server.max-connections is 1024 by default)
+  const config = path.join(dir, 'bench-config.yaml');
+  writeFileSync(config, `server:\n  max-connections: ${n + 100}\n`);
+  const proxy = await startProxy(o.proxyRoot, upstream, dir, [], ['--config', config]);
+  const holders: Child[] = [];
+  const hold = async () => {
+    const holder = await startChild(
+      process.execPath,
+      ['--import', 'tsx', path.join(here, 'load.ts'), JSON.stringify({ mode: 'hold', url: proxy.url, path: '/v1/chat/completions', headers: CLIENT_HEADERS, body: chatBody(1000), n: half })],
+      { parse: jsonLine, timeoutMs: 120_000 },
+    );
+    holders.push(holder);
+    await new Promise((r) => setTimeout(r, 1000));
+    return holder.ready['held'] as number;
+  };
   try {
     // warm: the model catalog, the JIT, a first stream
     await load({ mode: 'burst', url: proxy.url, path: '/v1/chat/completions', headers: CLIENT_HEADERS, body: chatBody(1), n: 4, concurrency: 4 });
     await new Promise((r) => setTimeout(r, 500));
     const idle = rssKiB(proxy.pid);
-    const holder = await startChild(
-      process.execPath,
-      ['--import', 'tsx', path.join(here, 'load.ts'), JSON.stringify({ mode: 'hold', url: proxy.url, path: '/v1/chat/completions', headers: CLIENT_HEADERS, body: chatBody(1000), n })],
-      { parse: jsonLine, timeoutMs: 120_000 },
-    );
-    await new Promise((r) => setTimeout(r, 1000));
+    const heldFirst = await hold();
+    const atHalf = rssKiB(proxy.pid);
+    const heldSecond = await hold();
     const open = rssKiB(proxy.pid);
-    const held = holder.ready['held'] as number;
-    await holder.stop();
-    results.rss = { streams: n, held, idleKiB: idle, openKiB: open, perStreamKiB: Math.round(((open - idle) / Math.max(1, held)) * 100) / 100 };
-    process.stderr.write(`  rss: idle ${idle} KiB, ${held} streams open ${open} KiB → ${results.rss.perStreamKiB} KiB per stream\n`);
+    const held = heldFirst + heldSecond;
+    const perStreamKiB = Math.round(((open - atHalf) / Math.max(1, heldSecond)) * 100) / 100;
+    const fromIdleKiB = Math.round(((open - idle) / Math.max(1, held)) * 100) / 100;
+    results.rss = { streams: n, held, idleKiB: idle, halfKiB: atHalf, openKiB: open, perStreamKiB, fromIdleKiB };
+    process.stderr.write(`  rss: idle ${idle} KiB, ${heldFirst} streams ${atHalf} KiB, ${held} streams ${open} KiB → ${perStreamKiB} KiB per stream (${fromIdleKiB} KiB from idle)\n`);
   } finally {
+    for (const h of holders) await h.stop();
     await proxy.child.stop();
     await upstream.child.stop();
     rmSync(dir, { recursive: true, force: true });

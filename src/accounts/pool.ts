@@ -287,7 +287,6 @@ export class AccountPool {
         } catch (err) {
           if (signal?.aborted) throw err;
           if (err instanceof UpstreamFailure) entry.recordUsage(err.usage);
-          if (err instanceof UpstreamFailure) entry.recordUsage(err.usage);
           // the request's own fault: the client's 4xx, never retried elsewhere, counted or cooled
           if (isClientFault(err)) throw err;
           if (err instanceof UpstreamFailure && err.kind === 'unauthorized' && !refreshedAfter401) {

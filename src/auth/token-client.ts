@@ -72,7 +72,8 @@ export class TokenClient {
   constructor(opts: TokenClientOptions) {
     this.issuer = opts.issuer.replace(/\/+$/, '');
     this.clientId = opts.clientId;
-    this.fetchFn = opts.fetch ?? fetch;
+    // the global fetch is looked up when first used: touching it loads Node's own undici (start-up time)
+    this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 

@@ -4,28 +4,25 @@ import { ConfigError } from '../config/load.js';
 import { CliError } from '../errors.js';
 import { defaultContext, writeLine, type CliContext } from './context.js';
 import { COMMAND_NAMES, mapLegacyArgs, type CommandName } from './legacy-flags.js';
-import { registerServe } from './serve.js';
-import { registerLogin } from './login.js';
-import { registerStatus } from './status.js';
-import { registerLogout } from './logout.js';
-import { registerExec } from './exec.js';
-import { registerStore } from './store.js';
-import { registerSandbox } from './sandbox.js';
-import { registerDemo } from './demo.js';
-
-/** One registration per command name (legacy-flags.ts COMMAND_NAMES: the one list of commands). */
-const REGISTER: Record<CommandName, (program: Command, ctx: CliContext) => Command> = {
-  serve: registerServe,
-  login: registerLogin,
-  status: registerStatus,
-  logout: registerLogout,
-  exec: registerExec,
-  store: registerStore,
-  sandbox: registerSandbox,
-  demo: registerDemo,
+/**
+ * One registration per command name (legacy-flags.ts COMMAND_NAMES: the one list of commands),
+ * loaded on demand: a command's module brings everything it runs (the server, the sandbox, the
+ * login flows), and `cliproxy serve` should not pay for loading the others at start-up.
+ */
+type Register = (program: Command, ctx: CliContext) => Command;
+const REGISTER: Record<CommandName, () => Promise<Register>> = {
+  serve: async () => (await import('./serve.js')).registerServe,
+  login: async () => (await import('./login.js')).registerLogin,
+  status: async () => (await import('./status.js')).registerStatus,
+  logout: async () => (await import('./logout.js')).registerLogout,
+  exec: async () => (await import('./exec.js')).registerExec,
+  store: async () => (await import('./store.js')).registerStore,
+  sandbox: async () => (await import('./sandbox.js')).registerSandbox,
+  demo: async () => (await import('./demo.js')).registerDemo,
 };
 
-export function buildProgram(ctx: CliContext): Command {
+/** The program with every command, or only `only` (what a run of that command needs). */
+export async function buildProgram(ctx: CliContext, only?: CommandName): Promise<Command> {
   const program = new Command();
   program
     .name('cliproxy')
@@ -50,15 +47,19 @@ Legacy flags (CLIProxyAPI style) work as written:
 A bare "cliproxy" starts the server.`,
     );
 
-  for (const name of COMMAND_NAMES) REGISTER[name](program, ctx);
+  const names = only ? [only] : COMMAND_NAMES;
+  const registers = await Promise.all(names.map((name) => REGISTER[name]()));
+  registers.forEach((register) => register(program, ctx));
   return program;
 }
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: readonly string[], ctx: CliContext = defaultContext()): Promise<number> {
-  const program = buildProgram(ctx);
   // a bare `cliproxy` (or only serve's flags) becomes `serve …` here, so serve need not be commander's default
   const args = mapLegacyArgs(argv);
+  // a command named first is all that is loaded; anything else (--help, --version, a typo to suggest a command for) gets them all
+  const first = args[0];
+  const program = await buildProgram(ctx, (COMMAND_NAMES as readonly string[]).includes(first ?? '') ? (first as CommandName) : undefined);
   try {
     await program.parseAsync(args, { from: 'user' });
     return ctx.exitCode;

@@ -1,10 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { codexCliVersion } from '../app/version.js';
 import { clientVersionSchema, CODEX_CLIENT_ID, DEFAULT_BASE_URL, DEFAULT_ISSUER, fileSchema, routingStrategies, urlSchema, type Config, type ConfigFile } from './schema.js';
+
+/** yaml is loaded when a config file is read (start-up without one does not pay for it). */
+const requireModule = createRequire(import.meta.url);
+function parseYaml(text: string): unknown {
+  return (requireModule('yaml') as typeof import('yaml')).parse(text);
+}
 
 /** One problem of a config: the key path (`routing.strategy`, `(top level)`) and why. */
 export interface ConfigIssue {

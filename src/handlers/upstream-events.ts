@@ -20,11 +20,16 @@ import { openPumped, type Output, type StreamTranslator } from './upstream-pump.
 /** Events that come before any output; an attempt is not committed until something past them arrived. */
 export const PRELUDE_EVENTS: ReadonlySet<string> = new Set(['response.created', 'response.in_progress', 'response.queued']);
 
-/** Errors thrown while reading the body that are not already classified become network failures. */
+/**
+ * I/O errors (they carry a `code`: ECONNRESET, UND_ERR_SOCKET, …) thrown while reading the body
+ * and not already classified become network failures. Anything else is a bug of ours and stays
+ * what it is: a 500 (or an error event) that blames neither the network nor the account.
+ */
 export function asUpstreamFailure(err: unknown, signal: AbortSignal): unknown {
   // an ApiError is already the client's answer (e.g. a body that cannot be sent: the request's fault)
   if (err instanceof UpstreamFailure || err instanceof ApiError) return err;
   if (signal.aborted) return err;
+  if (typeof (err as { code?: unknown } | null)?.code !== 'string') return err;
   const message = err instanceof Error ? err.message : String(err);
   return new UpstreamFailure('network', `upstream stream broke: ${scrubText(message)}`, { cause: err });
 }

@@ -22,15 +22,11 @@ import type { RouteContext } from './routes/context.js';
 import { messagesRoutes } from './routes/messages.js';
 import { modelsRoutes } from './routes/models.js';
 import { responsesRoutes } from './routes/responses.js';
-import { managementApi } from './management/index.js';
-import { ManagementKeyVerifier } from './management/key.js';
-import { TokenClient } from '../auth/token-client.js';
 import { ActiveStreams } from './active-streams.js';
 import { STREAM_SHUTDOWN_GRACE_MS } from './shutdown.js';
 import { registerRequestLog } from './request-log.js';
 import { UsageTracker } from './usage/tracker.js';
 import { ConfigReloader, type ConfigSource } from './config-reload.js';
-import { dashboardRoutes } from './dashboard/routes.js';
 
 export interface ServerDeps {
   config: Config;
@@ -68,6 +64,11 @@ function loggerOptions(logger: ServerDeps['logger'], debug: boolean): FastifySer
   return logger === true || logger === undefined ? base : { ...base, ...logger };
 }
 
+/** The compiler factory for fastify schemas, which this server does not use: a route that declares one fails at start-up. */
+function noSchemaCompiler(): never {
+  throw new Error('fastify route schemas are not used here: validate with zod in the handler');
+}
+
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, pool, clock } = deps;
   const app = Fastify({
@@ -95,6 +96,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
     connectionTimeout: config.server.connectionTimeoutSeconds * 1000,
     clientErrorHandler: handleClientError,
+    // no route declares a fastify JSON schema (bodies are checked with zod, see json-body.ts):
+    // without these, fastify loads ajv and fast-json-stringify at start-up for nothing
+    schemaController: { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } },
   });
   app.server.maxConnections = config.server.maxConnections;
   registerJsonBody(app);
@@ -192,6 +196,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   const managementKey = config.management.secretKey;
   if (managementKey !== null) {
+    // loaded only when the management API is on
+    const [{ managementApi }, { ManagementKeyVerifier }, { TokenClient }, { dashboardRoutes }] = await Promise.all([
+      import('./management/index.js'),
+      import('./management/key.js'),
+      import('../auth/token-client.js'),
+      import('./dashboard/routes.js'),
+    ]);
     const tokens = new TokenClient({ issuer: config.codex.issuer, clientId: config.codex.clientId, timeoutMs: 5000 });
     await app.register(managementApi, {
       verifier: await ManagementKeyVerifier.fromConfigured(managementKey),

@@ -10,7 +10,6 @@ import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { stringify } from 'yaml';
 import { ConfigError, parseConfigDocument, type ConfigIssue } from '../config/load.js';
 import { diffConfig, withLiveKeys, type LiveKey } from '../config/live.js';
 import type { Config, ConfigFile } from '../config/schema.js';
@@ -138,6 +137,8 @@ export class ConfigReloader {
       (s) => s.mode & 0o777,
       () => 0o600,
     );
+    // yaml is loaded when a config is written (the management API), not at start-up
+    const { stringify } = await import('yaml');
     await writeFileAtomic(this.file, stringify(content, { lineWidth: 0 }), { mode });
     this.cancelDebounce?.();
     return this.reload(content);

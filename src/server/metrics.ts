@@ -4,7 +4,11 @@
  * an email or a token.
  */
 import { createHash } from 'node:crypto';
-import { Counter, Gauge, Registry } from 'prom-client';
+// prom-client's parts, not its index (start-up time; see src/types/prom-client-parts.d.ts)
+import type { Counter, Gauge, Registry } from 'prom-client';
+import CounterClass from 'prom-client/lib/counter.js';
+import GaugeClass from 'prom-client/lib/gauge.js';
+import RegistryClass from 'prom-client/lib/registry.js';
 
 export function accountLabel(accountId: string): string {
   return createHash('sha256').update(accountId, 'utf8').digest('hex').slice(0, 8);
@@ -36,21 +40,21 @@ export interface ServerMetrics {
 }
 
 export function createMetrics(accountCounts: () => { total: number; usable: number }): ServerMetrics {
-  const registry = new Registry();
-  const requests = new Counter({
+  const registry = new RegistryClass();
+  const requests = new CounterClass({
     name: 'cliproxy_http_requests_total',
     help: 'HTTP requests by route and status',
     labelNames: ['route', 'method', 'status'] as const,
     registers: [registry],
   });
-  const upstreamAttempts = new Counter({
+  const upstreamAttempts = new CounterClass({
     name: 'cliproxy_upstream_attempts_total',
     help: 'Upstream /responses attempts by account (sha256 prefix of the account id) and outcome (ok or failure kind)',
     labelNames: ['account', 'outcome'] as const,
     registers: [registry],
   });
-  const activeStreams = new Gauge({ name: 'cliproxy_active_streams', help: 'Streaming responses in progress', registers: [registry] });
-  const accounts = new Gauge({
+  const activeStreams = new GaugeClass({ name: 'cliproxy_active_streams', help: 'Streaming responses in progress', registers: [registry] });
+  const accounts = new GaugeClass({
     name: 'cliproxy_accounts',
     help: 'Accounts known to the pool (total) and able to serve now (usable)',
     labelNames: ['state'] as const,

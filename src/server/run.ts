@@ -7,7 +7,6 @@ import type { Writable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ConfigSource } from './config-reload.js';
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
 import type { Logger } from '../accounts/logger.js';
 import { silentLogger } from '../accounts/logger.js';
 import { createRuntime, type Runtime } from '../app/runtime.js';
@@ -19,7 +18,6 @@ import { assertHostAllowed } from './host-policy.js';
 import { formatUrl } from './url.js';
 import { usagePersistenceFor } from './usage/persistence-for-config.js';
 import { UsageTracker } from './usage/tracker.js';
-import { hashKeyInConfigFile, isManagementKeyHash } from './management/key.js';
 
 export interface StartServerDeps {
   clock?: Clock;
@@ -76,7 +74,10 @@ export function bufferingLogger(): { log: Logger; setTarget(l: Logger): void } {
  */
 async function hashManagementKeyAtStart(config: Config, stderr: Writable): Promise<{ config: Config; hashedInto: string | null }> {
   const key = config.management.secretKey;
-  if (config.management.keyFrom !== 'file' || key === null || isManagementKeyHash(key)) return { config, hashedInto: null };
+  if (config.management.keyFrom !== 'file' || key === null) return { config, hashedInto: null };
+  // the management key's module (yaml, scrypt) is loaded only when there is a key
+  const { hashKeyInConfigFile, isManagementKeyHash } = await import('./management/key.js');
+  if (isManagementKeyHash(key)) return { config, hashedInto: null };
   try {
     const hash = await hashKeyInConfigFile(config.source);
     if (hash === null) return { config, hashedInto: null };
@@ -87,7 +88,6 @@ async function hashManagementKeyAtStart(config: Config, stderr: Writable): Promi
   }
 }
 
-/** JSON lines, or pino-pretty's coloured lines when the logs go to a terminal. */
 /** Log bytes gathered before a write to a non-terminal stderr, and the longest a line waits. */
 const LOG_BATCH_BYTES = 8192;
 const LOG_FLUSH_MS = 500;
@@ -99,8 +99,10 @@ const LOG_FLUSH_MS = 500;
  * write per request line cost about a tenth of the CPU time under load, and a slow reader would
  * stall the event loop. What is buffered is written out on close and at exit.
  */
-function logStream(stderr: Writable & { isTTY?: boolean }): { stream: Writable | ReturnType<typeof pino.destination>; flush(last?: boolean): void } {
+async function logStream(stderr: Writable & { isTTY?: boolean }): Promise<{ stream: Writable | ReturnType<typeof pino.destination>; flush(last?: boolean): void }> {
   if (stderr.isTTY === true) {
+    // loaded only for a terminal
+    const { default: pretty } = await import('pino-pretty');
     return { stream: pretty({ destination: stderr, colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }), flush: () => undefined };
   }
   if (stderr !== process.stderr) return { stream: stderr, flush: () => undefined };
@@ -139,7 +141,7 @@ export async function startServer(configIn: Config, deps: StartServerDeps): Prom
   }
   const usage = new UsageTracker(clock, await usagePersistenceFor(config, clock), poolLog.log);
   await usage.start();
-  const logs = logStream(deps.stderr);
+  const logs = await logStream(deps.stderr);
   let app: FastifyInstance;
   let poolLogger: FastifyBaseLogger | undefined;
   try {

@@ -7,8 +7,14 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 } as const;
 
-/** Sends a stream of SSE text/bytes as the reply body (fastify pipes it and destroys it when the client leaves). */
+/**
+ * Sends a stream of SSE text/bytes as the reply body (fastify pipes it and destroys it when the
+ * client leaves). The request's parsed body is let go first: the stream was built from it and
+ * nothing reads it again, and a long stream would otherwise hold the whole conversation for its
+ * whole life.
+ */
 export function sendSse(reply: FastifyReply, body: Readable): FastifyReply {
+  reply.request.body = undefined;
   reply.headers(SSE_HEADERS);
   return reply.send(body);
 }

@@ -1,6 +1,8 @@
 import os from 'node:os';
+import type { Readable } from 'node:stream';
 import { createParser } from 'eventsource-parser';
-import { Pool } from 'undici';
+// undici's Pool alone, not the whole package (start-up time; see src/types/undici-pool.d.ts)
+import Pool from 'undici/lib/dispatcher/pool.js';
 import type { Dispatcher } from 'undici';
 import { InvalidRequestError } from '../errors.js';
 import { abortError, systemClock } from '../util/clock.js';
@@ -35,6 +37,8 @@ export interface CodexClientOptions {
   dispatcher?: Dispatcher;
 }
 
+/** Longest /models answer read (the real one is a few dozen KB). */
+const MAX_MODELS_BODY_BYTES = 8 * 1024 * 1024;
 /** Longest error body read from a non-2xx answer. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 /** Left-over bytes after the terminal event that are drained (keeping the connection) rather than dropped. */
@@ -77,9 +81,20 @@ export class CodexClient implements UpstreamClient {
       });
   }
 
+  /** `Bearer <token>` per account, built once per token: every open stream's request holds it. */
+  private readonly bearers = new Map<string, { token: string; header: string }>();
+
+  private bearer(auth: UpstreamAuth): string {
+    const known = this.bearers.get(auth.accountId);
+    if (known?.token === auth.accessToken) return known.header;
+    const header = `Bearer ${auth.accessToken}`;
+    this.bearers.set(auth.accountId, { token: auth.accessToken, header });
+    return header;
+  }
+
   private baseHeaders(auth: UpstreamAuth, accept: string): Record<string, string> {
     return {
-      authorization: `Bearer ${auth.accessToken}`,
+      authorization: this.bearer(auth),
       'chatgpt-account-id': auth.accountId,
       accept,
       originator: this.originator,
@@ -98,14 +113,16 @@ export class CodexClient implements UpstreamClient {
     headers['content-type'] = 'application/json';
     // the hyphenated form, as the Codex CLI sends it; a forwarded session-id is left as it is
     if (opts.sessionId && headers['session-id'] === undefined) headers['session-id'] = headerSafe(opts.sessionId);
-    const payload = serializeBody(body);
+    const payload = Buffer.from(serializeBody(body), 'utf8');
+    headers['content-length'] = String(payload.length);
     const link = linkAbort(opts.signal);
     const request = new StreamedRequest(this.dispatcher, {
       origin: this.origin,
       path: `${this.basePath}/responses`,
       method: 'POST',
       headers,
-      body: payload,
+      // undici's documented body types include (async) iterables; its TypeScript types do not list them
+      body: sentOnce(payload) as unknown as Readable,
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
     });
@@ -132,37 +149,39 @@ export class CodexClient implements UpstreamClient {
 
   async models(auth: UpstreamAuth, opts: { signal?: AbortSignal } = {}): Promise<BackendModel[]> {
     const link = linkAbort(opts.signal);
+    const request = new StreamedRequest(this.dispatcher, {
+      origin: this.origin,
+      path: `${this.basePath}/models?client_version=${encodeURIComponent(this.version)}`,
+      method: 'GET',
+      headers: this.baseHeaders(auth, 'application/json'),
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
+    const onAbort = () => request.abort(abortError(link.controller.signal));
+    if (link.controller.signal.aborted) onAbort();
+    else link.controller.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      let res: Dispatcher.ResponseData;
+      let start: ResponseStart;
       try {
-        res = await this.dispatcher.request({
-          origin: this.origin,
-          path: `${this.basePath}/models?client_version=${encodeURIComponent(this.version)}`,
-          method: 'GET',
-          headers: this.baseHeaders(auth, 'application/json'),
-          signal: link.controller.signal,
-          headersTimeout: this.timeoutMs,
-          bodyTimeout: this.timeoutMs,
-        });
+        start = await request.started;
       } catch (err) {
         throw this.requestFailure(err, opts.signal);
       }
       const now = this.clock.now();
-      const flat = flattenHeaders(res.headers);
-      if (res.statusCode < 200 || res.statusCode >= 300) {
-        const text = await readBounded(res.body, MAX_ERROR_BODY_BYTES).catch(() => '');
-        throw classifyFailure(res.statusCode, flat, text, now);
+      const flat = flattenHeaders(start.headers);
+      if (start.status < 200 || start.status >= 300) {
+        throw classifyFailure(start.status, flat, await request.text(MAX_ERROR_BODY_BYTES), now);
       }
       let text: string;
       try {
-        text = await res.body.text();
+        text = await request.readAll(MAX_MODELS_BODY_BYTES);
       } catch (err) {
         // The backend answered; it is the body that broke off (or the caller aborted).
         if (opts.signal?.aborted) throw abortError(opts.signal);
         const reason = scrubText(errorCode(err) ?? (err instanceof Error ? err.message : String(err)));
-        throw new UpstreamFailure('server', `the Codex backend's /models answer broke off (${reason})`, { status: res.statusCode, cause: err });
+        throw new UpstreamFailure('server', `the Codex backend's /models answer broke off (${reason})`, { status: start.status, cause: err });
       }
-      return modelsFromJson(text, res.statusCode);
+      return modelsFromJson(text, start.status);
     } finally {
       link.release();
     }
@@ -193,7 +212,9 @@ export class CodexClient implements UpstreamClient {
     if (code === 'UND_ERR_CONNECT_TIMEOUT') {
       return new UpstreamFailure('network', `timed out connecting to the Codex backend at ${this.origin}`, { code: 'timeout', cause: err });
     }
-    const detail = code ?? (err instanceof Error ? err.message : String(err));
+    // no error code: not an I/O failure but a bug of ours; it must not be blamed on the network (nor cool the account)
+    if (code === undefined) return err;
+    const detail = code;
     return new UpstreamFailure('network', `could not reach the Codex backend at ${this.origin}: ${scrubText(detail)}. Check codex.base-url and your network or proxy.`, {
       cause: err,
       ...(code ? { code } : {}),
@@ -408,6 +429,25 @@ function serializeBody(body: Record<string, unknown>): string {
   }
 }
 
+/**
+ * The request body as a one-chunk iterable that lets go of the bytes once undici took them
+ * (with the content-length header set, undici still sends it as one fixed-length body). A
+ * string or Buffer body stays referenced by undici's request until the response ends, which
+ * for a stream means the whole conversation held for the stream's whole life.
+ */
+function sentOnce(bytes: Buffer): AsyncIterable<Buffer> {
+  let left: Buffer | undefined = bytes;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        const chunk = left;
+        left = undefined;
+        return chunk ? { value: chunk, done: false } : { value: undefined, done: true };
+      },
+    }),
+  };
+}
+
 function errorCode(err: unknown): string | undefined {
   if (err && typeof err === 'object') {
     const code = (err as { code?: unknown }).code;
@@ -425,22 +465,6 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
     out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
   }
   return out;
-}
-
-async function readBounded(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    const room = limit - size;
-    if (chunk.length >= room) {
-      chunks.push(chunk.subarray(0, room));
-      size = limit;
-      break;
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** `{"models":[{slug,…}]}` (the backend), or `{"data":[{id}]}` / a bare array, → BackendModel[]. */

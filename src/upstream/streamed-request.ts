@@ -140,6 +140,28 @@ export class StreamedRequest implements Dispatcher.DispatchHandler {
     });
   }
 
+  /** The whole body as text; rejects when it breaks off (the error as undici gave it) or grows past `limit` bytes. */
+  readAll(limit: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      this.attach({
+        data: (chunk) => {
+          size += chunk.length;
+          if (size > limit) {
+            const err = new Error(`the body is longer than ${limit} bytes`);
+            this.abort(err);
+            reject(err);
+            return;
+          }
+          chunks.push(chunk);
+        },
+        end: () => resolve(Buffer.concat(chunks).toString('utf8')),
+        error: reject,
+      });
+    });
+  }
+
   // ---- undici's handler interface -------------------------------------------------------------
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -149,6 +171,8 @@ export class StreamedRequest implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.controller = controller;
+    // the parsed headers are all we use: the raw ones (views of the socket's first read) need not live as long as the stream
+    controller.rawHeaders = null;
     this.phase = 'body';
     if (this.pausedByReader) controller.pause();
     this.resolveStart({ status: statusCode, headers });

@@ -221,11 +221,17 @@ describe('UpstreamPump after commit', () => {
 
 describe('asUpstreamFailure', () => {
   it('scrubs tokens out of the message of a broken stream', () => {
-    const failure = asUpstreamFailure(new Error(`socket hang up (Bearer ${JWT})`), new AbortController().signal);
+    // what node's http gives for a dropped connection: an error with a system code
+    const failure = asUpstreamFailure(Object.assign(new Error(`socket hang up (Bearer ${JWT})`), { code: 'ECONNRESET' }), new AbortController().signal);
     expect(failure).toBeInstanceOf(UpstreamFailure);
     expect((failure as UpstreamFailure).kind).toBe('network');
     expect((failure as UpstreamFailure).message).toContain('socket hang up');
     expect((failure as UpstreamFailure).message).not.toContain(JWT);
+  });
+
+  it('leaves a bug of ours (an error without an I/O code) as it is: it blames neither the network nor the account', () => {
+    const bug = new TypeError("Cannot read properties of undefined (reading 'type')");
+    expect(asUpstreamFailure(bug, new AbortController().signal)).toBe(bug);
   });
 
   it('leaves an abort as it is', () => {

@@ -583,3 +583,22 @@ describe('CodexClient.responses: requests that cannot be sent are the request\'s
     expect(seen).toMatch(/^h[0-9a-f]{32}$/);
   });
 });
+
+describe('CodexClient: blame for errors that are not I/O', () => {
+  it('a bug in the dispatcher (an error without a code) comes out as it is, not as a network failure that would cool the account', async () => {
+    const bug = new TypeError('dispatch is broken');
+    const broken = { dispatch: () => { throw bug; }, close: async () => undefined } as unknown as ConstructorParameters<typeof CodexClient>[0]['dispatcher'];
+    const c = new CodexClient({ baseUrl: 'http://127.0.0.1:9/backend-api/codex', originator: 'codex_cli_rs', version: '0.1.0', dispatcher: broken });
+    await expect(c.responses(auth, {})).rejects.toBe(bug);
+    await expect(c.models(auth)).rejects.toBe(bug);
+  });
+
+  it('a refused connection (an error with a system code) is a network failure', async () => {
+    const c = new CodexClient({ baseUrl: 'http://127.0.0.1:9/backend-api/codex', originator: 'codex_cli_rs', version: '0.1.0' });
+    try {
+      await expect(c.responses(auth, {})).rejects.toMatchObject({ kind: 'network', code: 'ECONNREFUSED' });
+    } finally {
+      await c.close();
+    }
+  });
+});

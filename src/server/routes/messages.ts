@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { handleCountTokens, handleMessages } from '../../handlers/messages.js';
 import { sessionHeaderOf } from '../../handlers/session.js';
 import { SHUTDOWN_ERROR } from '../shutdown.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
@@ -17,8 +16,13 @@ function sessionOf(headers: Record<string, string | string[] | undefined>): stri
  * Errors here, client auth included, are answered in Anthropic's format (app.ts, wantsAnthropicErrors).
  */
 export const messagesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
+  // the Anthropic translation is loaded at the first /v1/messages request, not at start-up
+  let handlers: Promise<typeof import('../../handlers/messages.js')> | undefined;
+  const load = () => (handlers ??= import('../../handlers/messages.js'));
+
   app.post('/v1/messages', async (req, reply) => {
     const controller = abortOnClientClose(reply);
+    const { handleMessages } = await load();
     const outcome = await handleMessages(ctx.handlers, req.body, { signal: controller.signal, sessionId: sessionOf(req.headers), trace: req.trace });
     if (outcome.kind === 'json') return outcome.message;
     ctx.streams.track(reply.raw, { stop: () => outcome.stop({ status: 503, message: SHUTDOWN_ERROR.message }) });
@@ -27,6 +31,7 @@ export const messagesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx)
 
   app.post('/v1/messages/count_tokens', async (req, reply) => {
     const controller = abortOnClientClose(reply);
+    const { handleCountTokens } = await load();
     return handleCountTokens(ctx.handlers, req.body, controller.signal);
   });
 };
