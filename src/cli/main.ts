@@ -9,7 +9,7 @@ import { COMMAND_NAMES, mapLegacyArgs, type CommandName } from './legacy-flags.j
  * loaded on demand: a command's module brings everything it runs (the server, the sandbox, the
  * login flows), and `cliproxy serve` should not pay for loading the others at start-up.
  */
-type Register = (program: Command, ctx: CliContext) => Command;
+export type Register = (program: Command, ctx: CliContext) => Command;
 const REGISTER: Record<CommandName, () => Promise<Register>> = {
   serve: async () => (await import('./serve.js')).registerServe,
   login: async () => (await import('./login.js')).registerLogin,
@@ -21,8 +21,13 @@ const REGISTER: Record<CommandName, () => Promise<Register>> = {
   demo: async () => (await import('./demo.js')).registerDemo,
 };
 
-/** The program with every command, or only `only` (what a run of that command needs). */
-export async function buildProgram(ctx: CliContext, only?: CommandName): Promise<Command> {
+/** The registrations of every command, or only of `only` (what a run of that command needs). */
+export async function loadCommands(only?: CommandName): Promise<Register[]> {
+  return Promise.all((only ? [only] : COMMAND_NAMES).map((name) => REGISTER[name]()));
+}
+
+/** The program with the given commands (loadCommands). */
+export function buildProgram(ctx: CliContext, registers: readonly Register[]): Command {
   const program = new Command();
   program
     .name('cliproxy')
@@ -47,19 +52,21 @@ Legacy flags (CLIProxyAPI style) work as written:
 A bare "cliproxy" starts the server.`,
     );
 
-  const names = only ? [only] : COMMAND_NAMES;
-  const registers = await Promise.all(names.map((name) => REGISTER[name]()));
   registers.forEach((register) => register(program, ctx));
   return program;
 }
 
-/** Runs the CLI; returns the process exit code. */
-export async function main(argv: readonly string[], ctx: CliContext = defaultContext()): Promise<number> {
+/**
+ * Runs the CLI; returns the process exit code. `commands` (from loadCommands) are the ones
+ * loaded beforehand; by default the command named first is loaded now (a test child that drops
+ * its privileges loads them all before the drop).
+ */
+export async function main(argv: readonly string[], ctx: CliContext = defaultContext(), commands?: readonly Register[]): Promise<number> {
   // a bare `cliproxy` (or only serve's flags) becomes `serve …` here, so serve need not be commander's default
   const args = mapLegacyArgs(argv);
   // a command named first is all that is loaded; anything else (--help, --version, a typo to suggest a command for) gets them all
   const first = args[0];
-  const program = await buildProgram(ctx, (COMMAND_NAMES as readonly string[]).includes(first ?? '') ? (first as CommandName) : undefined);
+  const program = buildProgram(ctx, commands ?? (await loadCommands((COMMAND_NAMES as readonly string[]).includes(first ?? '') ? (first as CommandName) : undefined)));
   try {
     await program.parseAsync(args, { from: 'user' });
     return ctx.exitCode;

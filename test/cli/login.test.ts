@@ -186,10 +186,11 @@ describe('cliproxy login (browser)', () => {
     const asRoot = process.getuid?.() === 0;
     // As root, load every module first (the checkout may sit in a directory only root can
     // enter), then drop to nobody before the command touches the auth dir.
-    const script = `import { main } from './src/cli/main.ts';
+    const script = `import { main, loadCommands } from './src/cli/main.ts';
       await import('open');
+      const commands = await loadCommands();
       ${asRoot ? 'process.setgid(65534); process.setuid(65534);' : ''}
-      process.exitCode = await main(${JSON.stringify(argv)});`;
+      process.exitCode = await main(${JSON.stringify(argv)}, undefined, commands);`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       cwd: path.resolve(import.meta.dirname, '../..'),
       env: { ...process.env, HOME: '/tmp', CLIPROXY_CODEX_ISSUER: sandbox.issuer },

@@ -25,11 +25,13 @@ export async function startServeChild(opts: { argv: string[]; env: NodeJS.Proces
   const drop = opts.asNobody && process.getuid?.() === 0 ? 'process.setgid(65534); process.setuid(65534);' : '';
   // fastify and undici load some modules lazily, on first use: use them once before the drop.
   const warm = drop ? "await import('./test/helpers/warm-before-drop.ts');" : '';
-  const script = `import { main } from './src/cli/main.ts';
+  // every command is loaded before the drop: after it, the CLI's lazy import('./serve.js') could not be resolved in such a checkout
+  const script = `import { main, loadCommands } from './src/cli/main.ts';
     await import('./src/app/runtime.ts');
     ${warm}
+    const commands = await loadCommands();
     ${drop}
-    process.exitCode = await main(${JSON.stringify(['serve', ...opts.argv])});`;
+    process.exitCode = await main(${JSON.stringify(['serve', ...opts.argv])}, undefined, commands);`;
   const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: ROOT,
     env: { ...process.env, HOME: '/tmp', ...opts.env },
