@@ -61,6 +61,8 @@ export interface FileAccountStoreOptions {
   crypto?: StoreCrypto;
 }
 
+/** Account files read at once by a scan (each holds a file descriptor while it is read). */
+const SCAN_BATCH = 32;
 const FILE_RE = /^codex-.*\.json$/;
 /** write-file-atomic's temp file for a token file: `<name>.<decimal>`, renamed over `<name>` once complete. */
 const TEMP_RE = /^(codex-.*\.json)\.\d+$/;
@@ -254,11 +256,15 @@ export class FileAccountStore implements AccountStore {
     await this.settleTempFiles(names);
     const out: ScannedFile[] = [];
     const present = new Set<string>();
-    for (const name of names.filter((n) => FILE_RE.test(n)).sort()) {
-      const file = path.join(this.dir, name);
-      present.add(file);
-      const one = await this.readOne(file);
-      if (one) out.push(one);
+    const files = names
+      .filter((n) => FILE_RE.test(n))
+      .sort()
+      .map((name) => path.join(this.dir, name));
+    for (const file of files) present.add(file);
+    // read SCAN_BATCH files at a time (start-up with many accounts waits for the disk once per batch, not once per file), in name order
+    for (let i = 0; i < files.length; i += SCAN_BATCH) {
+      const batch = await Promise.all(files.slice(i, i + SCAN_BATCH).map((file) => this.readOne(file)));
+      for (const one of batch) if (one) out.push(one);
     }
     for (const file of this.parsed.keys()) if (!present.has(file)) this.parsed.delete(file);
     const index = new Map<string, string[]>();
