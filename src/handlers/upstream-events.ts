@@ -15,7 +15,7 @@ import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../up
 import { abortError } from '../util/clock.js';
 import { scrubText } from '../util/redact.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
-import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
+import { joinOutput, openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
 
 /** Events that come before any output; an attempt is not committed until something past them arrived. */
 export const PRELUDE_EVENTS: ReadonlySet<string> = new Set(['response.created', 'response.in_progress', 'response.queued']);
@@ -91,7 +91,8 @@ export async function startAttempt(
 /** Reports a failed attempt to onAttempt (metrics) and returns what to throw to the pool. */
 export function reportFailure(deps: HandlerDeps, account: PoolAccount, err: unknown, signal: AbortSignal): unknown {
   const failure = asUpstreamFailure(err, signal);
-  deps.onAttempt?.(account.accountId, failure instanceof UpstreamFailure ? failure.kind : failure instanceof ApiError ? 'client_error' : 'aborted');
+  const outcome = failure instanceof UpstreamFailure ? failure.kind : failure instanceof ApiError ? 'client_error' : signal.aborted ? 'aborted' : 'internal_error';
+  deps.onAttempt?.(account.accountId, outcome);
   return failure;
 }
 
@@ -189,15 +190,6 @@ export abstract class EventsToText extends ProgressTracker {
     this.parts = [];
     return joinOutput(parts);
   }
-}
-
-/** Output parts as one: a string when all are strings, else the bytes of all. */
-export function joinOutput(parts: readonly Output[]): Output {
-  if (parts.length === 1) return parts[0]!;
-  let allText = true;
-  for (const p of parts) if (typeof p !== 'string') allText = false;
-  if (allText) return parts.join('');
-  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
 }
 
 /** Collects every event of a non-streaming call; a failure event is thrown (nothing was sent yet, so it can be retried). */

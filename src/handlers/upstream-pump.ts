@@ -20,9 +20,18 @@ import type { AttemptResult } from '../accounts/attempt.js';
 import type { RequestTrace } from '../server/request-log.js';
 import { UpstreamFailure, type UpstreamReader, type UpstreamStream } from '../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
-import { asUpstreamFailure, joinOutput, midStreamFailure, reportFailure, startAttempt, type MidStreamFailure, type StartedAttempt } from './upstream-events.js';
+import { asUpstreamFailure, midStreamFailure, reportFailure, startAttempt, type MidStreamFailure, type StartedAttempt } from './upstream-events.js';
 
 export type Output = string | Uint8Array;
+
+/** Output parts as one: a string when all are strings, else the bytes of all. */
+export function joinOutput(parts: readonly Output[]): Output {
+  if (parts.length === 1) return parts[0]!;
+  let allText = true;
+  for (const p of parts) if (typeof p !== 'string') allText = false;
+  if (allText) return parts.join('');
+  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+}
 
 /** What a request does with the upstream's SSE bytes; one instance per attempt. */
 export interface StreamTranslator {

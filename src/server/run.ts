@@ -141,7 +141,7 @@ export async function startServer(configIn: Config, deps: StartServerDeps): Prom
   }
   const usage = new UsageTracker(clock, await usagePersistenceFor(config, clock), poolLog.log);
   await usage.start();
-  const logs = await logStream(deps.stderr);
+  const logs = deps.logs === false ? { stream: undefined, flush: () => undefined } : await logStream(deps.stderr);
   let app: FastifyInstance;
   let poolLogger: FastifyBaseLogger | undefined;
   try {
@@ -156,7 +156,7 @@ export async function startServer(configIn: Config, deps: StartServerDeps): Prom
       pool: runtime.pool,
       upstream: runtime.upstream,
       clock,
-      logger: deps.logs === false ? false : { stream: logs.stream },
+      logger: logs.stream === undefined ? false : { stream: logs.stream },
     });
     poolLogger = app.log.child({ component: 'pool' });
     poolLog.setTarget(poolLogger);

@@ -126,8 +126,13 @@ export function textDeltaPartKey(itemId: string | undefined, outputIndex: number
  */
 export function acceptRawTextDelta(state: ChatStreamState, key: string, empty: boolean): boolean {
   if (state.done || !state.roleSent) return false;
-  if (!empty) state.textPartsSent.add(key);
+  if (!empty) noteTextPart(state, key);
   return true;
+}
+
+/** A text or refusal part produced output: its `.done` event will not repeat it. */
+function noteTextPart(state: ChatStreamState, key: string): void {
+  state.textPartsSent.add(key);
 }
 
 // ---- chunk builders -------------------------------------------------------------------------------
@@ -235,7 +240,7 @@ function reasoningChunk(state: ChatStreamState, key: string, text: string): Chat
 
 function textChunk(state: ChatStreamState, key: string, text: string, field: 'content' | 'refusal'): ChatCompletionChunk[] {
   if (text === '') return [];
-  state.textPartsSent.add(key);
+  noteTextPart(state, key);
   return [chunk(state, field === 'content' ? { content: text } : { refusal: text })];
 }
 

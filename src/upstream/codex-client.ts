@@ -15,7 +15,7 @@ import { parseSse } from './sse.js';
 import { UpstreamFailure } from './types.js';
 import type { BackendModel, ResponsesEvent, UpstreamAuth, UpstreamClient, UpstreamReader, UpstreamSink, UpstreamStream, UsageSnapshot } from './types.js';
 import { parseUsageHeaders } from './usage-headers.js';
-import { StreamedRequest, type ResponseStart } from './streamed-request.js';
+import { BodyTooLongError, StreamedRequest, type ResponseStart } from './streamed-request.js';
 
 /**
  * The HTTP client for the Codex backend (protocol.md §4): one keep-alive undici Pool for the
@@ -116,19 +116,13 @@ export class CodexClient implements UpstreamClient {
     const payload = Buffer.from(serializeBody(body), 'utf8');
     headers['content-length'] = String(payload.length);
     const link = linkAbort(opts.signal);
-    const request = new StreamedRequest(this.dispatcher, {
-      origin: this.origin,
+    const request = this.send(link, {
       path: `${this.basePath}/responses`,
       method: 'POST',
       headers,
       // undici's documented body types include (async) iterables; its TypeScript types do not list them
       body: sentOnce(payload) as unknown as Readable,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
     });
-    const onAbort = () => request.abort(abortError(link.controller.signal));
-    if (link.controller.signal.aborted) onAbort();
-    else link.controller.signal.addEventListener('abort', onAbort, { once: true });
     let start: ResponseStart;
     try {
       start = await request.started;
@@ -140,7 +134,7 @@ export class CodexClient implements UpstreamClient {
     const flat = flattenHeaders(start.headers);
     const usage = parseUsageHeaders(flat, now);
     if (start.status < 200 || start.status >= 300) {
-      const text = await request.text(MAX_ERROR_BODY_BYTES);
+      const text = await request.readText(MAX_ERROR_BODY_BYTES, { truncate: true });
       link.release();
       throw classifyFailure(start.status, flat, text, now, usage);
     }
@@ -149,17 +143,11 @@ export class CodexClient implements UpstreamClient {
 
   async models(auth: UpstreamAuth, opts: { signal?: AbortSignal } = {}): Promise<BackendModel[]> {
     const link = linkAbort(opts.signal);
-    const request = new StreamedRequest(this.dispatcher, {
-      origin: this.origin,
+    const request = this.send(link, {
       path: `${this.basePath}/models?client_version=${encodeURIComponent(this.version)}`,
       method: 'GET',
       headers: this.baseHeaders(auth, 'application/json'),
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
     });
-    const onAbort = () => request.abort(abortError(link.controller.signal));
-    if (link.controller.signal.aborted) onAbort();
-    else link.controller.signal.addEventListener('abort', onAbort, { once: true });
     try {
       let start: ResponseStart;
       try {
@@ -170,14 +158,17 @@ export class CodexClient implements UpstreamClient {
       const now = this.clock.now();
       const flat = flattenHeaders(start.headers);
       if (start.status < 200 || start.status >= 300) {
-        throw classifyFailure(start.status, flat, await request.text(MAX_ERROR_BODY_BYTES), now);
+        throw classifyFailure(start.status, flat, await request.readText(MAX_ERROR_BODY_BYTES, { truncate: true }), now);
       }
       let text: string;
       try {
-        text = await request.readAll(MAX_MODELS_BODY_BYTES);
+        text = await request.readText(MAX_MODELS_BODY_BYTES, { truncate: false });
       } catch (err) {
         // The backend answered; it is the body that broke off (or the caller aborted).
         if (opts.signal?.aborted) throw abortError(opts.signal);
+        if (err instanceof BodyTooLongError) {
+          throw new UpstreamFailure('server', `the Codex backend's /models answer is too long to be a model list (${err.message})`, { status: start.status, cause: err });
+        }
         const reason = scrubText(errorCode(err) ?? (err instanceof Error ? err.message : String(err)));
         throw new UpstreamFailure('server', `the Codex backend's /models answer broke off (${reason})`, { status: start.status, cause: err });
       }
@@ -185,6 +176,15 @@ export class CodexClient implements UpstreamClient {
     } finally {
       link.release();
     }
+  }
+
+  /** One request on the pool, aborted when the link's controller is (the caller's signal, or cancel()). */
+  private send(link: AbortLink, options: { path: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: Readable }): StreamedRequest {
+    const request = new StreamedRequest(this.dispatcher, { origin: this.origin, ...options, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    const onAbort = () => request.abort(abortError(link.controller.signal));
+    if (link.controller.signal.aborted) onAbort();
+    else link.controller.signal.addEventListener('abort', onAbort, { once: true });
+    return request;
   }
 
   async close(): Promise<void> {
@@ -214,11 +214,7 @@ export class CodexClient implements UpstreamClient {
     }
     // no error code: not an I/O failure but a bug of ours; it must not be blamed on the network (nor cool the account)
     if (code === undefined) return err;
-    const detail = code;
-    return new UpstreamFailure('network', `could not reach the Codex backend at ${this.origin}: ${scrubText(detail)}. Check codex.base-url and your network or proxy.`, {
-      cause: err,
-      ...(code ? { code } : {}),
-    });
+    return new UpstreamFailure('network', `could not reach the Codex backend at ${this.origin}: ${scrubText(code)}. Check codex.base-url and your network or proxy.`, { cause: err, code });
   }
 }
 
@@ -325,8 +321,8 @@ class CodexStream implements UpstreamStream {
   }
 
   cancel(): void {
+    // the request follows the link's controller (CodexClient.send)
     this.link.controller.abort();
-    this.request.abort(abortError(this.link.controller.signal));
     this.link.release();
   }
 

@@ -16,6 +16,14 @@ import type { Dispatcher } from 'undici';
  * - abort() stops the request at any point; what follows is the error path (the reason given).
  */
 
+/** A body longer than the reader's limit (the request was dropped). */
+export class BodyTooLongError extends Error {
+  constructor(readonly limit: number) {
+    super(`the answer is longer than ${Math.round(limit / 1024)} KiB`);
+    this.name = 'BodyTooLongError';
+  }
+}
+
 export interface BodySink {
   data(chunk: Buffer): void;
   end(): void;
@@ -117,47 +125,33 @@ export class StreamedRequest implements Dispatcher.DispatchHandler {
     });
   }
 
-  /** Up to `limit` bytes of the body as text (an error answer's body); the rest is dropped with the connection. */
-  text(limit: number): Promise<string> {
-    return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const done = () => resolve(Buffer.concat(chunks).toString('utf8'));
-      this.attach({
-        data: (chunk) => {
-          if (size >= limit) return;
-          const part = chunk.length > limit - size ? chunk.subarray(0, limit - size) : chunk;
-          chunks.push(part);
-          size += part.length;
-          if (size >= limit) {
-            this.abort(new Error('error body too long'));
-            done();
-          }
-        },
-        end: done,
-        error: done,
-      });
-    });
-  }
-
-  /** The whole body as text; rejects when it breaks off (the error as undici gave it) or grows past `limit` bytes. */
-  readAll(limit: number): Promise<string> {
+  /**
+   * The body as text. Past `limit` bytes the request is dropped: with `truncate` (an error
+   * answer's body, read only to explain the error) the first `limit` bytes are what it gives,
+   * and a body that breaks off gives what came; otherwise both reject (the error as undici gave
+   * it, or a BodyTooLongError).
+   */
+  readText(limit: number, opts: { truncate: boolean }): Promise<string> {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
+      const text = () => Buffer.concat(chunks).toString('utf8');
       this.attach({
         data: (chunk) => {
+          if (size > limit) return;
           size += chunk.length;
-          if (size > limit) {
-            const err = new Error(`the body is longer than ${limit} bytes`);
-            this.abort(err);
-            reject(err);
+          if (size <= limit) {
+            chunks.push(chunk);
             return;
           }
-          chunks.push(chunk);
+          const err = new BodyTooLongError(limit);
+          this.abort(err);
+          if (!opts.truncate) return reject(err);
+          chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
+          resolve(text());
         },
-        end: () => resolve(Buffer.concat(chunks).toString('utf8')),
-        error: reject,
+        end: () => resolve(text()),
+        error: (err) => (opts.truncate ? resolve(text()) : reject(err)),
       });
     });
   }

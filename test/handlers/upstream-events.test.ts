@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InternalError } from '../../src/errors.js';
 import type { HandlerDeps } from '../../src/handlers/deps.js';
-import { asUpstreamFailure, collectResponse, midStreamFailure } from '../../src/handlers/upstream-events.js';
+import { asUpstreamFailure, collectResponse, midStreamFailure, reportFailure } from '../../src/handlers/upstream-events.js';
 import type { ModelCatalog } from '../../src/server/model-catalog.js';
 import { openPumped, type StreamTranslator } from '../../src/handlers/upstream-pump.js';
 import { UpstreamFailure, type ResponsesEvent, type UpstreamClient, type UpstreamReader, type UpstreamSink, type UpstreamStream } from '../../src/upstream/types.js';
@@ -264,5 +264,20 @@ describe('midStreamFailure', () => {
     expect(logs).toHaveLength(1);
     expect(logs[0]!.level).toBe('error');
     expect((logs[0]!.obj as { err: unknown }).err).toBe(bug);
+  });
+});
+
+describe('reportFailure (the attempt metric)', () => {
+  it('labels each outcome by who is to blame: the upstream kind, internal_error for our bug, aborted when the client left', () => {
+    const outcomes: string[] = [];
+    const deps = { onAttempt: (_id: string, outcome: string) => outcomes.push(outcome) } as unknown as HandlerDeps;
+    const account = { accountId: 'acc-1' } as never;
+    const live = new AbortController().signal;
+    reportFailure(deps, account, Object.assign(new Error('reset'), { code: 'ECONNRESET' }), live);
+    expect(reportFailure(deps, account, new TypeError('bug'), live)).toBeInstanceOf(TypeError);
+    const gone = new AbortController();
+    gone.abort(new Error('client disconnected'));
+    reportFailure(deps, account, new Error('client disconnected'), gone.signal);
+    expect(outcomes).toEqual(['network', 'internal_error', 'aborted']);
   });
 });

@@ -504,6 +504,16 @@ describe('CodexClient error messages', () => {
     expect(err).toMatchObject({ kind: 'server', status: 200 });
     expect((err as Error).message).toMatch(/broke off/);
   });
+
+  it('models(): a 200 body past 8 MiB is dropped and said to be too long', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"models":[${'{"slug":"x"},'.repeat(800_000)}{"slug":"y"}]}`);
+    };
+    const err = await rejection(client().models(auth));
+    expect(err).toMatchObject({ kind: 'server', status: 200 });
+    expect((err as Error).message).toMatch(/too long to be a model list/);
+  });
 });
 
 describe('CodexStream.raw() and the terminal event', () => {
