@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { StoreLockedError } from '../accounts/store.js';
 import { CliError } from '../errors.js';
 import { HostNotAllowedError } from '../server/host-policy.js';
-import { startServer } from '../server/run.js';
+import { startServer, type ServerHandle } from '../server/run.js';
 import { configFrom, writeLine, type CliContext, type CommonOptions } from './context.js';
 import { parsePort, withCommonOptions } from './common-options.js';
 
@@ -20,15 +20,34 @@ export function registerServe(program: Command, ctx: CliContext): Command {
   withCommonOptions(cmd);
   cmd.action(async (opts: ServeOptions) => {
     const config = configFrom(ctx, opts);
-    let handle;
+    // Ctrl-C / SIGTERM is handled from before the start: a signal that came right after "listening
+    // on" (a supervisor that stops what it just started) would otherwise still find no handler and
+    // kill the process without a shutdown. One during the start stops the server once it is up.
+    let server: ServerHandle | undefined;
+    let interrupted = false;
+    let stopped!: () => void;
+    const done = new Promise<void>((resolve) => (stopped = resolve));
+    const stop = () => {
+      off();
+      writeLine(ctx.stderr, 'Shutting down…');
+      server!.close().then(stopped, (err: unknown) => {
+        writeLine(ctx.stderr, `error while shutting down: ${(err as Error).message}`);
+        stopped();
+      });
+    };
+    const off = ctx.onInterrupt(() => {
+      if (server) stop();
+      else interrupted = true;
+    });
     try {
-      handle = await startServer(config, {
+      server = await startServer(config, {
         clock: ctx.clock,
         stdout: ctx.stdout,
         stderr: ctx.stderr,
         configSource: { load: (fileContent) => configFrom(ctx, opts, fileContent) },
       });
     } catch (err) {
+      off();
       if (err instanceof HostNotAllowedError) throw new CliError(err.message, 78);
       if (err instanceof StoreLockedError) throw new CliError(err.message, 1);
       const code = (err as NodeJS.ErrnoException).code;
@@ -37,17 +56,8 @@ export function registerServe(program: Command, ctx: CliContext): Command {
       if (code === 'EADDRNOTAVAIL') throw new CliError(`Cannot listen on ${config.host}: no such local address.`, 1);
       throw err;
     }
-    const server = handle;
-    await new Promise<void>((resolve) => {
-      const off = ctx.onInterrupt(() => {
-        off();
-        writeLine(ctx.stderr, 'Shutting down…');
-        server.close().then(resolve, (err: unknown) => {
-          writeLine(ctx.stderr, `error while shutting down: ${(err as Error).message}`);
-          resolve();
-        });
-      });
-    });
+    if (interrupted) stop();
+    await done;
   });
   return cmd;
 }

@@ -66,6 +66,22 @@ describe('cliproxy serve', () => {
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
 
+  it('a signal right when "listening on" is written finds a handler: the server stops once it is up', async () => {
+    const ctx = captureContext({ env, cwd: dir });
+    // the signal comes the moment the line is written (a supervisor that stops what it just started)
+    const write = ctx.stdout.write.bind(ctx.stdout) as (chunk: string) => boolean;
+    (ctx.stdout as { write: (chunk: string) => boolean }).write = (chunk: string) => {
+      const ok = write(chunk);
+      if (String(chunk).startsWith('listening on')) ctx.interrupt();
+      return ok;
+    };
+    expect(await main(['serve', '--port', '0'], ctx)).toBe(0);
+    const url = /listening on (\S+)/.exec(ctx.out())?.[1];
+    expect(url).toBeDefined();
+    expect(ctx.err()).toContain('Shutting down');
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  }, 10_000);
+
   it('the legacy form `cliproxy -config FILE` serves, and api-keys allow any host', async () => {
     const file = path.join(dir, 'config.yaml');
     writeFileSync(file, `host: 0.0.0.0\nport: 0\napi-keys: ["legacy-key-123456"]\nauth-dir: ${JSON.stringify(path.join(dir, 'auth'))}\n`);
