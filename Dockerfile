@@ -9,8 +9,9 @@ COPY package.json package-lock.json ./
 # scripts off: `prepare` (the build) needs the sources, copied below; no postinstall downloads
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json \
+RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:20-bookworm-slim

@@ -28,7 +28,7 @@
  * --paths <direct,nginx,pipe,responses,chat> (run only those throughput cells).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -53,6 +53,8 @@ interface Options {
   only: Set<string>;
   /** Directory for V8 CPU profiles of the proxy (`--cpu-prof`), one per proxy process. */
   cpuProf: string | undefined;
+  /** Directory for a heap snapshot of the proxy while it holds the RSS part's streams (`--heap-snapshot`). */
+  heapSnapshot: string | undefined;
   /** Throughput cells to run (all when unset): answer sizes, concurrencies, paths. */
   tokens: number[] | undefined;
   concurrency: number[] | undefined;
@@ -60,7 +62,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { quick: false, durationMs: 3000, rounds: 3, out: path.join(here, 'results'), proxyRoot: repo, label: '', only: new Set(['throughput', 'rss', 'startup', 'quota']), cpuProf: undefined, tokens: undefined, concurrency: undefined, paths: undefined };
+  const o: Options = { quick: false, durationMs: 3000, rounds: 3, out: path.join(here, 'results'), proxyRoot: repo, label: '', only: new Set(['throughput', 'rss', 'startup', 'quota']), cpuProf: undefined, heapSnapshot: undefined, tokens: undefined, concurrency: undefined, paths: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -76,6 +78,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--label') o.label = value().replace(/[^\w.-]+/g, '-');
     else if (a === '--only') o.only = new Set(value().split(','));
     else if (a === '--cpu-prof') o.cpuProf = path.resolve(value());
+    else if (a === '--heap-snapshot') o.heapSnapshot = path.resolve(value());
     else if (a === '--tokens') o.tokens = numbers(a, value());
     else if (a === '--concurrency') o.concurrency = numbers(a, value());
     else if (a === '--paths') o.paths = new Set(value().split(','));
@@ -241,6 +244,12 @@ async function startProxy(root: string, upstream: { url: string; baseUrl: string
   return { child, url: child.ready['url'] as string, pid: child.proc.pid!, startupMs };
 }
 
+/** node flags for a proxy under --cpu-prof: one profile per process, in <dir>/<part>; start-up is short, so sampled every 100 µs there. */
+function cpuProfArgs(o: Options, part: 'throughput' | 'startup'): string[] {
+  if (!o.cpuProf) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${path.join(o.cpuProf, part)}`, ...(part === 'startup' ? ['--cpu-prof-interval=100'] : [])];
+}
+
 function rssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /VmRSS:\s+(\d+) kB/.exec(status);
@@ -351,7 +360,7 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
   const upstream = await startUpstream({ accounts: 1 });
   const account = upstream.accounts[0]!;
   const dir = await authDir([account]);
-  const proxy = await startProxy(o.proxyRoot, upstream, dir, o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : []);
+  const proxy = await startProxy(o.proxyRoot, upstream, dir, cpuProfArgs(o, 'throughput'));
   const pipe = await tsProcess('pipe.ts', { upstream: upstream.url });
   const nginxBin = nginxOnPath();
   const nginx = nginxBin ? await startNginx(nginxBin, upstream.url) : undefined;
@@ -425,7 +434,9 @@ async function rss(o: Options, results: BenchResults): Promise<void> {
   // room for every stream (server.max-connections is 1024 by default)
   const config = path.join(dir, 'bench-config.yaml');
   writeFileSync(config, `server:\n  max-connections: ${n + 100}\n`);
-  const proxy = await startProxy(o.proxyRoot, upstream, dir, [], ['--config', config]);
+  const snapshotArgs = o.heapSnapshot ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.heapSnapshot}`] : [];
+  if (o.heapSnapshot) mkdirSync(o.heapSnapshot, { recursive: true });
+  const proxy = await startProxy(o.proxyRoot, upstream, dir, snapshotArgs, ['--config', config]);
   const holders: Child[] = [];
   const hold = async () => {
     const holder = await startChild(
@@ -451,12 +462,31 @@ async function rss(o: Options, results: BenchResults): Promise<void> {
     const fromIdleKiB = Math.round(((open - idle) / Math.max(1, held)) * 100) / 100;
     results.rss = { streams: n, held, idleKiB: idle, halfKiB: atHalf, openKiB: open, perStreamKiB, fromIdleKiB };
     process.stderr.write(`  rss: idle ${idle} KiB, ${heldFirst} streams ${atHalf} KiB, ${held} streams ${open} KiB → ${perStreamKiB} KiB per stream (${fromIdleKiB} KiB from idle)\n`);
+    if (o.heapSnapshot) await heapSnapshot(o.heapSnapshot, proxy, held);
   } finally {
     for (const h of holders) await h.stop();
     await proxy.child.stop();
     await upstream.child.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Has the proxy write a heap snapshot (SIGUSR2) while the streams are held. Node writes it on the
+ * main thread, so once the proxy answers a request again the file is complete.
+ */
+async function heapSnapshot(dir: string, proxy: Proxy, streams: number): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(proxy.pid, 'SIGUSR2');
+  const deadline = Date.now() + 120_000;
+  let file: string | undefined;
+  while (!(file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f)))) {
+    if (Date.now() > deadline) throw new Error('bench: no heap snapshot appeared within 2 minutes');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await fetch(`${proxy.url}/healthz`, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) }).then((r) => r.arrayBuffer());
+  const where = path.join(dir, file);
+  process.stderr.write(`  heap snapshot: ${where} (${Math.round(statSync(where).size / 1048576)} MiB; summary: npx tsx bench/heap-summary.ts ${where} ${streams})\n`);
 }
 
 /** Start-up to listening with 100 account files (median of 5 starts). */
@@ -466,7 +496,7 @@ async function startup(o: Options, results: BenchResults): Promise<void> {
   const times: number[] = [];
   try {
     for (let i = 0; i < (o.quick ? 2 : 5); i++) {
-      const proxy = await startProxy(o.proxyRoot, upstream, dir);
+      const proxy = await startProxy(o.proxyRoot, upstream, dir, cpuProfArgs(o, 'startup'));
       times.push(proxy.startupMs);
       await proxy.child.stop();
     }
@@ -544,8 +574,8 @@ async function main(): Promise<void> {
   guard.unref();
 
   if (o.proxyRoot === repo) {
-    process.stderr.write('bench: building dist/ (tsc)\n');
-    const build = spawnSync(process.execPath, [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(repo, 'tsconfig.build.json')], { stdio: 'inherit' });
+    process.stderr.write('bench: building dist/ (the bundle bin/cliproxy.js runs)\n');
+    const build = spawnSync(process.execPath, [path.join(repo, 'scripts', 'build.mjs')], { stdio: 'inherit' });
     if (build.status !== 0) throw new Error('bench: the build failed');
   }
   const gitRev = spawnSync('git', ['-C', o.proxyRoot, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || 'unknown';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { z } from 'zod';
+import * as z from 'zod';
 import { scrubText } from '../util/redact.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Credential } from './credential.js';

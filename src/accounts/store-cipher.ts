@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Encryption at rest for the token fields of a stored account (both stores).

@@ -7,14 +7,20 @@ interface PackageJson {
 
 /**
  * package.json, read once when this module loads: a process that drops privileges after
- * start-up (or whose checkout becomes unreadable) must not fail later on a lazy read.
+ * start-up (or whose checkout becomes unreadable) must not fail later on a lazy read. Found by
+ * walking up from this file: src/app/ when run from the sources, dist/ when run from the bundle.
  */
 const PACKAGE_JSON: PackageJson | Error = (() => {
-  try {
-    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as PackageJson;
-  } catch (err) {
-    return err as Error;
+  let lastError: Error = new Error('package.json of cliproxy not found');
+  for (let dir = new URL('.', import.meta.url), i = 0; i < 4; dir = new URL('..', dir), i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as PackageJson & { name?: string };
+      if (pkg.name === 'cliproxy') return pkg;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') lastError = err as Error;
+    }
   }
+  return lastError;
 })();
 
 function readPackageJson(): PackageJson {

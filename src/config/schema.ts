@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The config file's schema (kebab-case keys, as in config.example.yaml). Unknown keys are

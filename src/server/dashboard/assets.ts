@@ -319,7 +319,7 @@ export const DASHBOARD_JS = String.raw`
       pendingLogin = login;
       $('login-panel').hidden = false;
       $('login-cancel').textContent = 'Cancel';
-      $('login-status').textContent = method === 'device' ? 'Waiting for the device code to be entered…' : 'Waiting for the sign-in in the browser tab…';
+      $('login-status').textContent = method === 'device' ? 'Waiting for the device code to be entered\u2026' : 'Waiting for the sign-in in the browser tab\u2026';
       $('login-link').textContent = login.url;
       $('login-link').setAttribute('href', login.url);
       if (method === 'device') {

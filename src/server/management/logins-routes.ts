@@ -4,7 +4,7 @@
  * done (with the account) or failed (with the reason); DELETE …/logins/:id cancels it.
  */
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { LoginError } from '../../auth/login-error.js';
 import { ApiError, InvalidRequestError, NotFoundError, RateLimitError } from '../../errors.js';
 import { TooManyLoginsError, type LoginManager } from './logins.js';
