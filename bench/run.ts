@@ -28,7 +28,7 @@
  * --paths <direct,nginx,pipe,responses,chat> (run only those throughput cells).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -250,6 +250,20 @@ function cpuProfArgs(o: Options, part: 'throughput' | 'startup'): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${path.join(o.cpuProf, part)}`, ...(part === 'startup' ? ['--cpu-prof-interval=100'] : [])];
 }
 
+/**
+ * The proxy's RSS while it holds its streams: the median of 7 readings 500 ms apart. One reading
+ * lands anywhere in a garbage-collection cycle (the held streams still get an event every 2 s),
+ * which moved the per-stream figure by ±4 KiB from run to run.
+ */
+async function steadyRssKiB(pid: number): Promise<number> {
+  const readings: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 500));
+    readings.push(rssKiB(pid));
+  }
+  return readings.sort((a, b) => a - b)[3]!;
+}
+
 function rssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const m = /VmRSS:\s+(\d+) kB/.exec(status);
@@ -424,7 +438,7 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
  * two halves. Per stream is the slope between the two halves (RSS at n minus RSS at n/2, over
  * n/2): what one more open stream costs, without the one-off growth any load brings (V8's young
  * generation filling up to its size, allocator arenas) that a delta from idle spreads over the
- * streams. The delta from idle is reported too.
+ * streams. The delta from idle is reported too. Each RSS figure is a median over 3 s (steadyRssKiB).
  */
 async function rss(o: Options, results: BenchResults): Promise<void> {
   const n = o.quick ? 200 : 2000;
@@ -452,17 +466,22 @@ async function rss(o: Options, results: BenchResults): Promise<void> {
     // warm: the model catalog, the JIT, a first stream
     await load({ mode: 'burst', url: proxy.url, path: '/v1/chat/completions', headers: CLIENT_HEADERS, body: chatBody(1), n: 4, concurrency: 4 });
     await new Promise((r) => setTimeout(r, 500));
-    const idle = rssKiB(proxy.pid);
+    const idle = await steadyRssKiB(proxy.pid);
     const heldFirst = await hold();
-    const atHalf = rssKiB(proxy.pid);
+    const atHalf = await steadyRssKiB(proxy.pid);
+    // a snapshot at each half (after the RSS reading: writing one takes memory of its own, so the RSS figures of such a run are not comparable)
+    const halfSnapshot = o.heapSnapshot ? await heapSnapshot(o.heapSnapshot, proxy) : undefined;
     const heldSecond = await hold();
-    const open = rssKiB(proxy.pid);
+    const open = await steadyRssKiB(proxy.pid);
     const held = heldFirst + heldSecond;
     const perStreamKiB = Math.round(((open - atHalf) / Math.max(1, heldSecond)) * 100) / 100;
     const fromIdleKiB = Math.round(((open - idle) / Math.max(1, held)) * 100) / 100;
     results.rss = { streams: n, held, idleKiB: idle, halfKiB: atHalf, openKiB: open, perStreamKiB, fromIdleKiB };
     process.stderr.write(`  rss: idle ${idle} KiB, ${heldFirst} streams ${atHalf} KiB, ${held} streams ${open} KiB → ${perStreamKiB} KiB per stream (${fromIdleKiB} KiB from idle)\n`);
-    if (o.heapSnapshot) await heapSnapshot(o.heapSnapshot, proxy, held);
+    if (o.heapSnapshot) {
+      const fullSnapshot = await heapSnapshot(o.heapSnapshot, proxy);
+      process.stderr.write(`  heap snapshots (this run's RSS includes their own memory): what one more stream holds: npx tsx bench/heap-summary.ts ${halfSnapshot} ${fullSnapshot} ${heldSecond}\n`);
+    }
   } finally {
     for (const h of holders) await h.stop();
     await proxy.child.stop();
@@ -472,10 +491,10 @@ async function rss(o: Options, results: BenchResults): Promise<void> {
 }
 
 /**
- * Has the proxy write a heap snapshot (SIGUSR2) while the streams are held. Node writes it on the
- * main thread, so once the proxy answers a request again the file is complete.
+ * Has the proxy write a heap snapshot (SIGUSR2) while the streams are held; returns its path.
+ * Node writes it on the main thread, so once the proxy answers a request again the file is complete.
  */
-async function heapSnapshot(dir: string, proxy: Proxy, streams: number): Promise<void> {
+async function heapSnapshot(dir: string, proxy: Proxy): Promise<string> {
   const before = new Set(readdirSync(dir));
   process.kill(proxy.pid, 'SIGUSR2');
   const deadline = Date.now() + 120_000;
@@ -485,8 +504,7 @@ async function heapSnapshot(dir: string, proxy: Proxy, streams: number): Promise
     await new Promise((r) => setTimeout(r, 200));
   }
   await fetch(`${proxy.url}/healthz`, { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) }).then((r) => r.arrayBuffer());
-  const where = path.join(dir, file);
-  process.stderr.write(`  heap snapshot: ${where} (${Math.round(statSync(where).size / 1048576)} MiB; summary: npx tsx bench/heap-summary.ts ${where} ${streams})\n`);
+  return path.join(dir, file);
 }
 
 /** Start-up to listening with 100 account files (median of 5 starts). */
