@@ -43,7 +43,7 @@ async function printOutcome(outcome: ChatCompletionOutcome, opts: ExecOptions, c
     },
   });
   const decoder = new TextDecoder();
-  for await (const bytes of outcome.body as AsyncIterable<Buffer | string>) {
+  for await (const bytes of outcome.body.readable() as AsyncIterable<Buffer | string>) {
     parser.feed(typeof bytes === 'string' ? bytes : decoder.decode(bytes, { stream: true }));
     for (const chunk of chunks.splice(0)) {
       const error = (chunk as { error?: { message?: string } }).error;

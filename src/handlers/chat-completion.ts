@@ -11,11 +11,10 @@ import { ChatChunkSse, acceptRawTextDelta, chatChunksForEvent, textDeltaPartKey,
 import { chatCompletionFromEvents, type ChatCompletion } from '../translate/responses-to-chat-completion.js';
 import { readTextDelta, type RawTextDelta } from '../upstream/text-delta-bytes.js';
 import type { ResponsesEvent } from '../upstream/types.js';
-import type { Readable } from 'node:stream';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { KEEP_ALIVE_INTERVAL_MS } from './keep-alive.js';
 import { EventsToText, collectResponse, type MidStreamFailure } from './upstream-events.js';
-import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
+import { openPumped, type Output, type StreamTranslator, type StreamBody } from './upstream-pump.js';
 import { upstreamSessionId } from './session.js';
 
 export type { ChatCompletion };
@@ -25,7 +24,7 @@ export type ChatCompletionOutcome =
   | {
       kind: 'stream';
       /** The SSE text (`data: {chunk}` … `data: [DONE]`), pushed as the upstream answers. */
-      body: Readable;
+      body: StreamBody;
       /** Ends the stream now with an error chunk and `[DONE]` (server shutdown). */
       stop(err: { message: string; type: string; code: string | null }): void;
     };

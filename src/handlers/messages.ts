@@ -6,7 +6,6 @@
  * from here happens before anything was sent to the client.
  */
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { claudeModelTarget, type ReasoningEffort } from '../translate/claude-models.js';
 import { parseCountTokensRequest, parseMessagesRequest, type MessagesRequest } from '../translate/messages-schema.js';
 import { messagesToResponses, type MessagesToResponsesResult } from '../translate/messages-to-responses.js';
@@ -27,7 +26,7 @@ import { anthropicErrorOf } from '../server/anthropic-error.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf, upstreamSessionId } from './session.js';
 import { EventsToText, collectResponse, type MidStreamFailure } from './upstream-events.js';
-import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
+import { openPumped, type Output, type StreamTranslator, type StreamBody } from './upstream-pump.js';
 
 /** Anthropic sends `ping` events; we send one after this long without an upstream event. */
 export const PING_INTERVAL_MS = 15_000;
@@ -37,7 +36,7 @@ export type MessagesOutcome =
   | {
       kind: 'stream';
       /** The Anthropic SSE text (`event: <type>` + `data: <json>`), pushed as the upstream answers. */
-      body: Readable;
+      body: StreamBody;
       /** Ends the stream now with an Anthropic error event (server shutdown). */
       stop(err: { status: number; message: string }): void;
     };

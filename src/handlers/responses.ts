@@ -5,24 +5,24 @@
  * and to append a response.failed event when it did not); a non-streaming client gets the
  * assembled response object.
  */
-import type { Readable } from 'node:stream';
 import { InvalidRequestError } from '../errors.js';
 import { fixResponsesRequest } from '../translate/responses-request.js';
 import { responseFromEvents } from '../translate/responses-assembler.js';
 import { failureFromEvent, TERMINAL_EVENT_TYPES } from '../upstream/events.js';
 import { SseByteEvents } from '../upstream/sse-bytes.js';
+import { jsonObjectMembers } from '../upstream/json-member-bytes.js';
 import type { ResponsesEvent, UpstreamFailure } from '../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf, upstreamSessionId } from './session.js';
 import { ProgressTracker, collectResponse, type MidStreamFailure } from './upstream-events.js';
-import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
+import { openPumped, type Output, type StreamTranslator, type StreamBody } from './upstream-pump.js';
 
 export type ResponsesOutcome =
   | { kind: 'json'; response: Record<string, unknown> }
   | {
       kind: 'stream';
       /** The upstream's SSE bytes, pushed as they arrive. */
-      body: Readable;
+      body: StreamBody;
       /** Ends the stream now with a response.failed event (server shutdown). */
       stop(code: string, message: string): void;
     };
@@ -41,6 +41,7 @@ class PassThroughWatcher extends ProgressTracker implements StreamTranslator {
   private atEventBoundary = true;
   private readonly frames = new SseByteEvents((ev) => this.onEvent(ev), {
     wants: (name) => !this.started || name === undefined || TERMINAL_EVENT_TYPES.has(name),
+    raw: (name, data) => this.onEventBytes(name, data),
     // the bytes pass through untouched: an event we cannot read is the client's to judge
     onInvalid: () => undefined,
   });
@@ -54,6 +55,29 @@ class PassThroughWatcher extends ProgressTracker implements StreamTranslator {
   endOfBody(): Output {
     // no flush: an event without its blank line never reached the client as an event either
     return '';
+  }
+
+  /**
+   * response.created, response.in_progress and response.completed carry the whole response (the
+   * instructions, the tools, and in the last one the answer again): only `response.id` and
+   * `response.usage` are needed, read from the bytes (jsonObjectMembers) instead of parsing it
+   * all. False (then the event is parsed) for any other event, or one whose bytes are not plain
+   * (a `type` that is not its name, no usage where one is needed).
+   */
+  private onEventBytes(name: string | undefined, data: Buffer): boolean {
+    if (name !== 'response.completed' && (this.started || (name !== 'response.created' && name !== 'response.in_progress'))) return false;
+    const [type, response] = jsonObjectMembers(data, ['type', 'response']) ?? [];
+    if (!type || !response || type.toString('latin1') !== `"${name}"`) return false;
+    const [id, usage] = jsonObjectMembers(response, ['id', 'usage']) ?? [];
+    if (name === 'response.completed' && !usage) return false;
+    let event: ResponsesEvent;
+    try {
+      event = { type: name, response: { id: id && JSON.parse(id.toString('utf8')), usage: usage && JSON.parse(usage.toString('utf8')) } };
+    } catch {
+      return false;
+    }
+    this.onEvent(event);
+    return true;
   }
 
   private onEvent(ev: ResponsesEvent): void {

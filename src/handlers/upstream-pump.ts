@@ -9,12 +9,13 @@
  * - before commit, inside AccountPool.open: readUntil() reads until the translator saw a
  *   content event (or the terminal one, for non-streaming calls) and keeps the output; a
  *   failure in this phase is thrown so the pool can retry on another account;
- * - commit(attempt) hands the client a Readable that starts with the kept output and follows
- *   the upstream; the attempt is then settled exactly once: finish (terminal event), fail
- *   (broken upstream: the translator's error ending is sent, then the end), abandon (client gone,
- *   shutdown).
+ * - commit(attempt) returns the answer as a StreamBody: written straight into the client's
+ *   response (pipeTo: the kept output, then the upstream as it arrives; no Readable, pipe or
+ *   stream state in between), or read as a Readable (exec, tests); the attempt is then settled
+ *   exactly once: finish (terminal event), fail (broken upstream: the translator's error ending
+ *   is sent, then the end), abandon (client gone, shutdown).
  */
-import { Readable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { Attempt, AccountRequest } from '../accounts/pool.js';
 import type { AttemptResult } from '../accounts/attempt.js';
 import type { RequestTrace } from '../server/request-log.js';
@@ -63,14 +64,28 @@ export interface StreamTranslator {
 
 type Phase = 'reading' | 'ended' | 'failed' | 'stopped';
 
-export class UpstreamPump<T extends StreamTranslator = StreamTranslator> {
+/** A committed answer: delivered once, into a writable or as a readable. */
+export interface StreamBody {
+  /**
+   * Writes the answer into `target` (the client's ServerResponse): what was kept before the
+   * commit, then the rest as it arrives, then `end()`. A full buffer (write() says false)
+   * pauses the upstream until 'drain'; a 'close' before the end (the client left) cancels the
+   * upstream and abandons the attempt.
+   */
+  pipeTo(target: Writable): void;
+  /** The same answer as a Readable (exec, tests); destroying it is the client leaving. */
+  readable(): Readable;
+}
+
+export class UpstreamPump<T extends StreamTranslator = StreamTranslator> implements StreamBody {
   private readonly stream: UpstreamStream;
   private readonly reader: UpstreamReader;
   private phase: Phase = 'reading';
   private head: Output[] = [];
   /** Output of the current event-loop turn, not pushed yet (see emit). */
   private pending: Output[] = [];
-  private out: Readable | undefined;
+  /** Where the committed answer goes (set by pipeTo). */
+  private out: Writable | undefined;
   private attempt: Attempt<unknown> | undefined;
   private failure: unknown;
   private waiter: { until: 'started' | 'ended'; resolve: () => void; reject: (err: unknown) => void } | undefined;
@@ -109,26 +124,21 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> {
   }
 
   /**
-   * The client gets its first bytes now: commits the attempt and returns the client's stream
-   * (the output kept so far, then the rest as it arrives). The attempt is settled by the pump.
+   * The client gets its first bytes now: commits the attempt (no more retries) and returns the
+   * answer, to be piped once. The attempt is settled by the pump.
    */
-  commit(attempt: Attempt<unknown>): Readable {
+  commit(attempt: Attempt<unknown>): StreamBody {
     this.attempt = attempt;
     attempt.commit();
-    const out = new Readable({
-      read: () => this.reader.resume(),
-      destroy: (err, cb) => {
-        this.disarmKeepAlive();
-        // the client went away (fastify destroys the stream): stop the upstream, count nothing
-        if (this.phase === 'reading') {
-          this.phase = 'stopped';
-          this.cancelUpstream();
-          attempt.abandon();
-        }
-        cb(err);
-      },
-    });
-    this.out = out;
+    return this;
+  }
+
+  pipeTo(target: Writable): void {
+    if (!this.attempt) throw new Error('UpstreamPump: pipeTo before commit');
+    if (this.out) throw new Error('UpstreamPump: the answer is already piped');
+    this.out = target;
+    target.on('drain', this.onDrain);
+    target.on('close', this.onClose);
     if (this.translator.keepAlive) {
       this.lastData = this.deps.clock.now();
       this.armKeepAlive(this.translator.keepAlive.everyMs);
@@ -137,8 +147,29 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> {
     this.head = [];
     if (this.phase === 'ended') this.complete();
     else if (this.phase === 'failed') this.endWithFailure();
-    return out;
   }
+
+  readable(): Readable {
+    const pass = new PassThrough();
+    this.pipeTo(pass);
+    return pass;
+  }
+
+  private readonly onDrain = () => {
+    if (this.phase === 'reading') this.reader.resume();
+  };
+
+  /** The target closed: after the end that is normal; before it, the client went away: stop the upstream, count nothing. */
+  private readonly onClose = () => {
+    this.disarmKeepAlive();
+    const out = this.out!;
+    out.off('drain', this.onDrain);
+    out.off('close', this.onClose);
+    if (out.writableFinished || this.phase !== 'reading') return;
+    this.phase = 'stopped';
+    this.cancelUpstream();
+    this.attempt!.abandon();
+  };
 
   /** Ends the client's stream now with `ending` (server shutdown): the upstream is cancelled, the attempt abandoned. */
   stop(ending: () => Output): void {
@@ -249,15 +280,14 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> {
       return;
     }
     this.pending = [];
-    const joined = joinOutput(parts);
-    if (!this.out.push(joined) && this.phase === 'reading') this.reader.pause();
+    if (!this.out.write(joinOutput(parts)) && this.phase === 'reading') this.reader.pause();
   }
 
   /** Sends what is queued, then the end. */
   private end(): void {
     this.disarmKeepAlive();
     this.flush();
-    this.out!.push(null);
+    if (!this.out!.destroyed) this.out!.end();
   }
 
   /** Keep-alive output after `everyMs` of upstream silence, on the injected clock; one timer per stream, not one per chunk. */

@@ -6,7 +6,7 @@
  * The account appears only as its label (8 hex of sha256 of the account id), never the email.
  */
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../util/clock.js';
 import type { UsageTracker } from './usage/tracker.js';
 
@@ -93,6 +93,11 @@ export interface RequestLogOptions {
  * Gives every request a trace, notes when its first byte goes out, and when it is done writes
  * its log line, keeps it in the buffer (returned) and counts it in the usage.
  */
+/** The request's time to first byte, when its headers go out: onSend, or sendSse for a streamed reply (which fastify's onSend hooks do not see). */
+export function markFirstByte(req: FastifyRequest, reply: FastifyReply): void {
+  req.ttfbMs ??= reply.elapsedTime;
+}
+
 export function registerRequestLog(app: FastifyInstance, opts: RequestLogOptions): RequestLogBuffer {
   const buffer = new RequestLogBuffer(opts.capacity);
   app.decorateRequest('trace', null as unknown as RequestTrace);
@@ -101,7 +106,7 @@ export function registerRequestLog(app: FastifyInstance, opts: RequestLogOptions
     req.trace = newTrace();
   });
   app.addHook('onSend', async (req, reply, payload) => {
-    req.ttfbMs ??= reply.elapsedTime;
+    markFirstByte(req, reply);
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {

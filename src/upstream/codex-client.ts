@@ -115,7 +115,7 @@ export class CodexClient implements UpstreamClient {
     if (opts.sessionId && headers['session-id'] === undefined) headers['session-id'] = headerSafe(opts.sessionId);
     const payload = Buffer.from(serializeBody(body), 'utf8');
     headers['content-length'] = String(payload.length);
-    const link = linkAbort(opts.signal);
+    const link = new AbortLink(opts.signal);
     const request = this.send(link, {
       path: `${this.basePath}/responses`,
       method: 'POST',
@@ -142,7 +142,7 @@ export class CodexClient implements UpstreamClient {
   }
 
   async models(auth: UpstreamAuth, opts: { signal?: AbortSignal } = {}): Promise<BackendModel[]> {
-    const link = linkAbort(opts.signal);
+    const link = new AbortLink(opts.signal);
     const request = this.send(link, {
       path: `${this.basePath}/models?client_version=${encodeURIComponent(this.version)}`,
       method: 'GET',
@@ -178,12 +178,10 @@ export class CodexClient implements UpstreamClient {
     }
   }
 
-  /** One request on the pool, aborted when the link's controller is (the caller's signal, or cancel()). */
+  /** One request on the pool, aborted when the link is (the caller's signal, or cancel()). */
   private send(link: AbortLink, options: { path: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: Readable }): StreamedRequest {
     const request = new StreamedRequest(this.dispatcher, { origin: this.origin, ...options, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
-    const onAbort = () => request.abort(abortError(link.controller.signal));
-    if (link.controller.signal.aborted) onAbort();
-    else link.controller.signal.addEventListener('abort', onAbort, { once: true });
+    link.onAbort((err) => request.abort(err));
     return request;
   }
 
@@ -220,19 +218,49 @@ export class CodexClient implements UpstreamClient {
 
 // ---- the 2xx stream -----------------------------------------------------------------------------
 
-interface AbortLink {
-  controller: AbortController;
-  release(): void;
-}
+/**
+ * What aborts an upstream request: the caller's signal (followed until release()) or abort()
+ * (cancel). A plain object rather than an AbortController of its own: an open stream holds one,
+ * and an AbortController with its signal, listener map and listeners is several times its size.
+ */
+class AbortLink {
+  aborted = false;
+  private reason: unknown;
+  private listener: ((err: Error) => void) | undefined;
+  private readonly follow = () => this.abort(this.signal!.reason);
 
-/** An own AbortController that follows the caller's signal until released. */
-function linkAbort(signal: AbortSignal | undefined): AbortLink {
-  const controller = new AbortController();
-  if (!signal) return { controller, release: () => {} };
-  const onAbort = () => controller.abort(signal.reason);
-  if (signal.aborted) onAbort();
-  else signal.addEventListener('abort', onAbort, { once: true });
-  return { controller, release: () => signal.removeEventListener('abort', onAbort) };
+  constructor(private readonly signal: AbortSignal | undefined) {
+    if (signal?.aborted) {
+      this.aborted = true;
+      this.reason = signal.reason;
+    } else signal?.addEventListener('abort', this.follow, { once: true });
+  }
+
+  /** `fn` runs once, when the link is aborted (at once when it already is). */
+  onAbort(fn: (err: Error) => void): void {
+    if (this.aborted) fn(this.error());
+    else this.listener = fn;
+  }
+
+  abort(reason?: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.release();
+    const fn = this.listener;
+    this.listener = undefined;
+    fn?.(this.error());
+  }
+
+  /** The error an aborted request fails with: the abort's reason when it is an Error. */
+  error(): Error {
+    return abortError({ reason: this.reason });
+  }
+
+  /** Stops following the caller's signal. */
+  release(): void {
+    this.signal?.removeEventListener('abort', this.follow);
+  }
 }
 
 class CodexStream implements UpstreamStream {
@@ -321,9 +349,8 @@ class CodexStream implements UpstreamStream {
   }
 
   cancel(): void {
-    // the request follows the link's controller (CodexClient.send)
-    this.link.controller.abort();
-    this.link.release();
+    // the request follows the link (CodexClient.send)
+    this.link.abort();
   }
 
   private claim(): void {
@@ -375,7 +402,7 @@ class CodexStream implements UpstreamStream {
         // Only the end of the chunked body is left after the terminal event: read it (briefly,
         // bounded) so the connection goes back to the pool; otherwise the request is stopped.
         // (awaited, so that the caller's next request finds the connection free)
-        if (this.sawTerminal && !this.link.controller.signal.aborted) {
+        if (this.sawTerminal && !this.link.aborted) {
           reader.release();
           await this.drained;
         } else this.cancel();
@@ -386,7 +413,7 @@ class CodexStream implements UpstreamStream {
 
   private bodyFailure(err: unknown): unknown {
     if (this.signal?.aborted) return abortError(this.signal);
-    if (this.link.controller.signal.aborted) return abortError(this.link.controller.signal);
+    if (this.link.aborted) return this.link.error();
     const code = errorCode(err);
     if (code === 'UND_ERR_BODY_TIMEOUT') {
       return new UpstreamFailure('stream_closed', `stream closed before response.completed (no data for ${Math.round(this.timeoutMs / 1000)} s, codex.request-timeout-seconds)`, {

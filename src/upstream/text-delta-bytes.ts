@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { BACKSLASH, COLON, COMMA, LBRACE, LBRACKET, QUOTE, RBRACE, RBRACKET, WS } from './json-bytes.js';
 
 /**
  * A `response.output_text.delta` event read straight from its data bytes, without JSON.parse:
@@ -27,11 +28,8 @@ export interface RawTextDelta {
   contentIndex: number | undefined;
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 /** Bytes that stand for themselves inside a JSON string: not a control character, quote or backslash. */
 const PLAIN = new Uint8Array(256).map((_, c) => (c >= 0x20 && c !== QUOTE && c !== BACKSLASH ? 1 : 0));
-const WS = new Uint8Array(256).map((_, c) => (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d ? 1 : 0));
 const HEX = new Uint8Array(256).map((_, c) => ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66) ? 1 : 0));
 /** The characters after a backslash other than `u`: \" \\ \/ \b \f \n \r \t */
 const ESC = new Uint8Array(256).map((_, c) => ('"\\/bfnrt'.includes(String.fromCharCode(c)) ? 1 : 0));
@@ -44,12 +42,6 @@ const KEY_CONTENT_INDEX = Buffer.from('content_index', 'latin1');
 const TRUE = Buffer.from('true', 'latin1');
 const FALSE = Buffer.from('false', 'latin1');
 const NULL = Buffer.from('null', 'latin1');
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const COLON = 0x3a;
-const COMMA = 0x2c;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const DOT = 0x2e;

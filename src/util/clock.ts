@@ -11,7 +11,7 @@ export interface Clock {
   schedule(ms: number, fn: () => void): () => void;
 }
 
-export function abortError(signal?: AbortSignal): Error {
+export function abortError(signal?: { readonly reason?: unknown }): Error {
   const reason: unknown = signal?.reason;
   if (reason instanceof Error) return reason;
   const err = new Error('The operation was aborted');

@@ -7,13 +7,10 @@
 import { createParser } from 'eventsource-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handleChatCompletion } from '../../src/handlers/chat-completion.js';
-import type { HandlerDeps } from '../../src/handlers/deps.js';
-import type { ModelCatalog } from '../../src/server/model-catalog.js';
 import { chatChunksForEvent, createChatStreamState, finishChatStream, roleChunk } from '../../src/translate/responses-to-chat.js';
-import type { ResponsesEvent, UpstreamClient } from '../../src/upstream/types.js';
-import { ManualClock } from '../../src/util/clock.js';
+import type { ResponsesEvent } from '../../src/upstream/types.js';
 import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';
-import { pushableStream } from './fake-upstream.js';
+import { depsWith, pushableStream } from './fake-upstream.js';
 import { rng } from '../support/rng.js';
 
 const fixtures: PoolFixture[] = [];
@@ -109,14 +106,8 @@ async function streamedText(body: Buffer, random: () => number, includeUsage: bo
   const fx = await poolWith(['acc-1']);
   fixtures.push(fx);
   const up = pushableStream();
-  const quiet = () => undefined;
-  const deps: HandlerDeps = {
-    pool: fx.pool,
-    upstream: { responses: async () => up.stream } as unknown as UpstreamClient,
-    catalog: { resolve: async (m: string) => ({ model: m }), explainRefusal: (e: unknown) => e } as unknown as ModelCatalog,
-    clock: new ManualClock(0),
-    log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
-  };
+  const deps = depsWith(fx.pool, up.stream);
+
   // the body in random pieces (also inside multi-byte characters), all before the first read
   for (let pos = 0; pos < body.length; ) {
     const len = 1 + Math.floor(random() * (random() < 0.3 ? 7 : 400));
@@ -127,7 +118,7 @@ async function streamedText(body: Buffer, random: () => number, includeUsage: bo
   if (outcome.kind !== 'stream') throw new Error('expected a stream');
   const decoder = new TextDecoder();
   let text = '';
-  for await (const bytes of outcome.body) text += decoder.decode(bytes as Uint8Array, { stream: true });
+  for await (const bytes of outcome.body.readable()) text += decoder.decode(bytes as Uint8Array, { stream: true });
   return text;
 }
 

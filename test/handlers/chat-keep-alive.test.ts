@@ -50,7 +50,7 @@ describe('chat stream keep-alive (handler, manual clock)', () => {
       onComment: () => seen.push({ kind: 'keepalive' }),
     });
     const reading = (async () => {
-      for await (const bytes of outcome.body) parser.feed(String(bytes));
+      for await (const bytes of outcome.body.readable()) parser.feed(String(bytes));
     })();
     await tick();
     expect(seen).toHaveLength(1);

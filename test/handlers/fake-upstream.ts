@@ -2,7 +2,10 @@
  * Test helper (not a test file): an upstream stream the test feeds with events (push) or breaks
  * (fail), read the way the request path reads a real one (UpstreamStream.read).
  */
-import type { ResponsesEvent, UpstreamReader, UpstreamSink, UpstreamStream } from '../../src/upstream/types.js';
+import type { HandlerDeps } from '../../src/handlers/deps.js';
+import type { ModelCatalog } from '../../src/server/model-catalog.js';
+import type { ResponsesEvent, UpstreamClient, UpstreamReader, UpstreamSink, UpstreamStream } from '../../src/upstream/types.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 export interface PushableStream {
   stream: UpstreamStream;
@@ -56,5 +59,17 @@ export function pushableStream(): PushableStream {
     get cancelled() {
       return cancelled;
     },
+  };
+}
+
+/** Handler deps around `pool` whose upstream answers every request with `stream`; the catalog takes any model as it is; logs are dropped. */
+export function depsWith(pool: HandlerDeps['pool'], stream: UpstreamStream): HandlerDeps {
+  const quiet = () => undefined;
+  return {
+    pool,
+    upstream: { responses: async () => stream } as unknown as UpstreamClient,
+    catalog: { resolve: async (m: string) => ({ model: m }), explainRefusal: (e: unknown) => e } as unknown as ModelCatalog,
+    clock: new ManualClock(0),
+    log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
   };
 }

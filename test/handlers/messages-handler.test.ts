@@ -46,7 +46,7 @@ async function streamOf(deps: HandlerDeps, body: Record<string, unknown>): Promi
   if (outcome.kind !== 'stream') throw new Error('expected a stream');
   const events: Event[] = [];
   const parser = createParser({ onEvent: (m) => events.push(JSON.parse(m.data) as Event) });
-  const bytes = outcome.body[Symbol.asyncIterator]();
+  const bytes = outcome.body.readable()[Symbol.asyncIterator]();
   return {
     async next(): Promise<IteratorResult<Event>> {
       while (events.length === 0) {

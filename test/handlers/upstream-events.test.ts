@@ -167,7 +167,7 @@ describe('UpstreamPump after commit', () => {
     const { deps, fx } = await fakeDeps(stream);
     const signal = new AbortController().signal;
     const attempt = await openPumped(deps, {}, {}, { signal }, passThrough, 'started');
-    return { stream, out: attempt.upstream.commit(attempt), fx };
+    return { stream, out: attempt.upstream.commit(attempt).readable(), fx };
   }
 
   it('pauses the upstream while the client does not read, and resumes when it does (backpressure)', async () => {
