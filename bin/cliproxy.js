@@ -28,6 +28,7 @@ const MAGIC = Buffer.from('cliproxy-code-cache-1\n');
 const bundleFile = fileURLToPath(new URL('../dist/cliproxy.cjs', import.meta.url));
 const cacheFile = `${bundleFile}.cache`;
 const mode = process.env.CLIPROXY_CODE_CACHE ?? '';
+if (!['', 'off', 'report', 'write'].includes(mode)) console.error(`CLIPROXY_CODE_CACHE=${mode} is not off, report or write: the code cache is used as usual.`);
 
 let bundle;
 try {

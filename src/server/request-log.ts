@@ -89,15 +89,15 @@ export interface RequestLogOptions {
   capacity?: number;
 }
 
-/**
- * Gives every request a trace, notes when its first byte goes out, and when it is done writes
- * its log line, keeps it in the buffer (returned) and counts it in the usage.
- */
 /** The request's time to first byte, when its headers go out: onSend, or sendSse for a streamed reply (which fastify's onSend hooks do not see). */
 export function markFirstByte(req: FastifyRequest, reply: FastifyReply): void {
   req.ttfbMs ??= reply.elapsedTime;
 }
 
+/**
+ * Gives every request a trace, notes when its first byte goes out, and when it is done writes
+ * its log line, keeps it in the buffer (returned) and counts it in the usage.
+ */
 export function registerRequestLog(app: FastifyInstance, opts: RequestLogOptions): RequestLogBuffer {
   const buffer = new RequestLogBuffer(opts.capacity);
   app.decorateRequest('trace', null as unknown as RequestTrace);

@@ -96,43 +96,35 @@ function keyIs(data: Buffer, start: number, end: number, key: string): boolean {
  * of the keys twice.
  */
 export function jsonObjectMembers(data: Buffer, keys: readonly string[]): (Buffer | undefined)[] | undefined {
-  const start = skipSpace(data, 0);
-  if (data[start] !== LBRACE) return undefined;
-  const end = skipValue(data, start);
-  if (end === -1 || skipSpace(data, end) !== data.length) return undefined;
   const found: (Buffer | undefined)[] = keys.map(() => undefined);
-  let i = skipSpace(data, start + 1);
-  if (data[i] === RBRACE) return found;
-  for (;;) {
-    if (data[i] !== QUOTE) return undefined;
-    const keyEnd = skipString(data, i);
-    if (keyEnd === -1) return undefined;
-    const which = keys.findIndex((key) => keyIs(data, i, keyEnd, key));
-    i = skipSpace(data, keyEnd);
-    if (data[i] !== COLON) return undefined;
-    const valueStart = skipSpace(data, i + 1);
-    const valueEnd = skipValue(data, valueStart);
-    if (valueEnd === -1) return undefined;
-    if (which !== -1) {
-      if (found[which]) return undefined;
-      found[which] = data.subarray(valueStart, valueEnd);
+  let i = skipSpace(data, 0);
+  if (data[i] !== LBRACE) return undefined;
+  i = skipSpace(data, i + 1);
+  // one walk: each member's value is skipped (or kept) once, up to the closing brace
+  if (data[i] !== RBRACE) {
+    for (;;) {
+      if (data[i] !== QUOTE) return undefined;
+      const keyEnd = skipString(data, i);
+      if (keyEnd === -1) return undefined;
+      const which = keys.findIndex((key) => keyIs(data, i, keyEnd, key));
+      i = skipSpace(data, keyEnd);
+      if (data[i] !== COLON) return undefined;
+      const valueStart = skipSpace(data, i + 1);
+      const valueEnd = skipValue(data, valueStart);
+      if (valueEnd === -1) return undefined;
+      if (which !== -1) {
+        if (found[which]) return undefined;
+        found[which] = data.subarray(valueStart, valueEnd);
+      }
+      i = skipSpace(data, valueEnd);
+      if (data[i] === COMMA) {
+        i = skipSpace(data, i + 1);
+        continue;
+      }
+      if (data[i] === RBRACE) break;
+      return undefined;
     }
-    i = skipSpace(data, valueEnd);
-    if (data[i] === COMMA) {
-      i = skipSpace(data, i + 1);
-      continue;
-    }
-    if (data[i] === RBRACE && i + 1 === end) return found;
-    return undefined;
   }
-}
-
-/** The bytes of the value at `path` (keys of nested objects), or undefined when a step is missing, not an object, or ambiguous. */
-export function jsonMemberBytes(data: Buffer, path: readonly string[]): Buffer | undefined {
-  let cur: Buffer | undefined = data;
-  for (const key of path) {
-    cur = jsonObjectMembers(cur, [key])?.[0];
-    if (cur === undefined) return undefined;
-  }
-  return cur;
+  // nothing but spaces after the object
+  return skipSpace(data, i + 1) === data.length ? found : undefined;
 }

@@ -1,5 +1,5 @@
 /**
- * jsonMemberBytes is held to JSON.parse: on any well-formed document (any key order, any
+ * jsonObjectMembers is held to JSON.parse, step by step along a path of keys: on any well-formed document (any key order, any
  * whitespace, strings full of quotes, backslashes and look-alike `"usage":{` text) it finds the
  * same value at the path JSON.parse does, or gives undefined where the path is missing, goes
  * through something that is not an object, or is ambiguous; and on damaged bytes (cut off,
@@ -7,7 +7,17 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonMemberBytes } from '../../src/upstream/json-member-bytes.js';
+import { jsonObjectMembers } from '../../src/upstream/json-member-bytes.js';
+
+/** The bytes at `path`, one jsonObjectMembers step per key (as the pass-through reads response.usage). */
+function jsonMemberBytes(data: Buffer, path: readonly string[]): Buffer | undefined {
+  let cur: Buffer | undefined = data;
+  for (const key of path) {
+    cur = jsonObjectMembers(cur, [key])?.[0];
+    if (cur === undefined) return undefined;
+  }
+  return cur;
+}
 
 const tricky = fc.string({ unit: fc.oneof(fc.constantFrom('"', '\\', '{', '}', '[', ']', ':', ',', '"usage":{', '"response":', '\\"', '\n', 'é', '😀', ' '), fc.string({ minLength: 1, maxLength: 1 })), maxLength: 16 });
 const key = fc.oneof(fc.constantFrom('response', 'usage', 'id', 'output', 'input_tokens', 'usag', 'responses'), tricky);
@@ -45,7 +55,7 @@ const read = (text: string, path: readonly string[]) => {
   return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as unknown);
 };
 
-describe('jsonMemberBytes', () => {
+describe('jsonObjectMembers', () => {
   it('reads the value JSON.parse reads at the path, in any well-formed document', () => {
     fc.assert(
       fc.property(
