@@ -25,8 +25,6 @@ export type ChatCompletionOutcome =
       kind: 'stream';
       /** The SSE text (`data: {chunk}` … `data: [DONE]`), pushed as the upstream answers. */
       body: StreamBody;
-      /** Ends the stream now with an error chunk and `[DONE]` (server shutdown). */
-      stop(err: { message: string; type: string; code: string | null }): void;
     };
 
 export function newCompletionId(): string {
@@ -73,13 +71,13 @@ async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOpt
   return {
     kind: 'stream',
     body: pump.commit(attempt),
-    stop: (err) => pump.stop(() => sseData(chatErrorChunk(pump.translator.state, err)) + DONE),
   };
 }
 
 const DONE = 'data: [DONE]\n\n';
 /** An SSE comment: ignored by every SSE parser, but it keeps idle-timeout proxies from cutting the stream. */
 const KEEP_ALIVE_COMMENT = ': keep-alive\n\n';
+const CHAT_KEEP_ALIVE = { everyMs: KEEP_ALIVE_INTERVAL_MS, output: () => KEEP_ALIVE_COMMENT };
 
 function sseData(chunk: object): string {
   return `data: ${JSON.stringify(chunk)}\n\n`;
@@ -92,7 +90,7 @@ function sseData(chunk: object): string {
  * the backend is silent (long reasoning) a keep-alive comment every KEEP_ALIVE_INTERVAL_MS.
  */
 class ChatSseTranslator extends EventsToText implements StreamTranslator {
-  readonly keepAlive = { everyMs: KEEP_ALIVE_INTERVAL_MS, output: () => KEEP_ALIVE_COMMENT };
+  readonly keepAlive = CHAT_KEEP_ALIVE;
   private readonly sse: ChatChunkSse;
 
   constructor(readonly state: ChatStreamState) {

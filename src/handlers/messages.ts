@@ -37,8 +37,6 @@ export type MessagesOutcome =
       kind: 'stream';
       /** The Anthropic SSE text (`event: <type>` + `data: <json>`), pushed as the upstream answers. */
       body: StreamBody;
-      /** Ends the stream now with an Anthropic error event (server shutdown). */
-      stop(err: { status: number; message: string }): void;
     };
 
 export function newMessageId(): string {
@@ -109,7 +107,6 @@ export async function handleMessages(deps: HandlerDeps, rawBody: unknown, call: 
   return {
     kind: 'stream',
     body: pump.commit(attempt),
-    stop: (err) => pump.stop(() => sseEvent(messagesErrorEvent(state, anthropicErrorOf(err).body.error))),
   };
 }
 

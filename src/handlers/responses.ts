@@ -9,7 +9,7 @@ import { InvalidRequestError } from '../errors.js';
 import { fixResponsesRequest } from '../translate/responses-request.js';
 import { responseFromEvents } from '../translate/responses-assembler.js';
 import { failureFromEvent, TERMINAL_EVENT_TYPES } from '../upstream/events.js';
-import { SseByteEvents } from '../upstream/sse-bytes.js';
+import { SseByteEvents, type SseConsumer } from '../upstream/sse-bytes.js';
 import { jsonObjectMembers } from '../upstream/json-member-bytes.js';
 import type { ResponsesEvent, UpstreamFailure } from '../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
@@ -23,8 +23,6 @@ export type ResponsesOutcome =
       kind: 'stream';
       /** The upstream's SSE bytes, pushed as they arrive. */
       body: StreamBody;
-      /** Ends the stream now with a response.failed event (server shutdown). */
-      stop(code: string, message: string): void;
     };
 
 /**
@@ -34,17 +32,20 @@ export type ResponsesOutcome =
  * skipped undecoded: the deltas, nearly every event of a stream. O(1) memory, whatever the
  * stream length.
  */
-class PassThroughWatcher extends ProgressTracker implements StreamTranslator {
+class PassThroughWatcher extends ProgressTracker implements StreamTranslator, SseConsumer {
   responseId: string | undefined;
   failedInBand: UpstreamFailure | undefined;
   /** Whether the bytes passed on so far end on an event boundary (a blank line). */
   private atEventBoundary = true;
-  private readonly frames = new SseByteEvents((ev) => this.onEvent(ev), {
-    wants: (name) => !this.started || name === undefined || TERMINAL_EVENT_TYPES.has(name),
-    raw: (name, data) => this.onEventBytes(name, data),
-    // the bytes pass through untouched: an event we cannot read is the client's to judge
-    onInvalid: () => undefined,
-  });
+  private readonly frames = new SseByteEvents(this);
+
+  /** SseConsumer: before the first content event every event, after it only the terminal ones (and unnamed ones). */
+  wants(name: string | undefined): boolean {
+    return !this.started || name === undefined || TERMINAL_EVENT_TYPES.has(name);
+  }
+
+  /** SseConsumer: the bytes pass through untouched, so an event we cannot read is the client's to judge. */
+  invalid(): void {}
 
   feed(chunk: Buffer): Output {
     if (!this.ended) this.frames.feed(chunk);
@@ -64,7 +65,7 @@ class PassThroughWatcher extends ProgressTracker implements StreamTranslator {
    * all. False (then the event is parsed) for any other event, or one whose bytes are not plain
    * (a `type` that is not its name, no usage where one is needed).
    */
-  private onEventBytes(name: string | undefined, data: Buffer): boolean {
+  raw(name: string | undefined, data: Buffer): boolean {
     if (name !== 'response.completed' && (this.started || (name !== 'response.created' && name !== 'response.in_progress'))) return false;
     const [type, response] = jsonObjectMembers(data, ['type', 'response']) ?? [];
     if (!type || !response || type.toString('latin1') !== `"${name}"`) return false;
@@ -76,11 +77,11 @@ class PassThroughWatcher extends ProgressTracker implements StreamTranslator {
     } catch {
       return false;
     }
-    this.onEvent(event);
+    this.event(event);
     return true;
   }
 
-  private onEvent(ev: ResponsesEvent): void {
+  event(ev: ResponsesEvent): void {
     if (this.ended) return;
     const id = (ev['response'] as { id?: unknown } | undefined)?.id;
     if (typeof id === 'string') this.responseId = id;
@@ -165,6 +166,5 @@ async function responses(deps: HandlerDeps, rawBody: unknown, call: CallOptions)
   return {
     kind: 'stream',
     body: pump.commit(attempt),
-    stop: (code, message) => pump.stop(() => pump.translator.failedEvent(code, message)),
   };
 }

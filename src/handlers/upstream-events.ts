@@ -10,7 +10,7 @@ import type { AttemptResult, PoolAccount } from '../accounts/attempt.js';
 import { ApiError, InternalError } from '../errors.js';
 import { apiErrorFromFailure } from '../upstream/api-error.js';
 import { failureFromEvent, isTerminalEvent } from '../upstream/events.js';
-import { SseByteEvents } from '../upstream/sse-bytes.js';
+import { SseByteEvents, type SseConsumer } from '../upstream/sse-bytes.js';
 import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../upstream/types.js';
 import { abortError } from '../util/clock.js';
 import { scrubText } from '../util/redact.js';
@@ -83,9 +83,25 @@ export async function startAttempt(
     cancelQuietly(stream);
     throw abortError(call.signal);
   }
-  const onAbort = () => cancelQuietly(stream);
-  call.signal.addEventListener('abort', onAbort, { once: true });
-  return { stream, detach: () => call.signal.removeEventListener('abort', onAbort) };
+  return new CancelOnAbort(stream, call.signal);
+}
+
+/** A started attempt that cancels its stream when the call's signal aborts: its own listener (handleEvent), no closures per stream. */
+class CancelOnAbort implements StartedAttempt {
+  constructor(
+    readonly stream: UpstreamStream,
+    private readonly signal: AbortSignal,
+  ) {
+    signal.addEventListener('abort', this, { once: true });
+  }
+
+  handleEvent(): void {
+    cancelQuietly(this.stream);
+  }
+
+  detach(): void {
+    this.signal.removeEventListener('abort', this);
+  }
 }
 
 /** Reports a failed attempt to onAttempt (metrics) and returns what to throw to the pool. */
@@ -144,18 +160,28 @@ export abstract class ProgressTracker {
  * produced goes out together. A subclass may take some events from their raw bytes instead
  * (`translateRaw`, the chat text deltas), skipping the parse.
  */
-export abstract class EventsToText extends ProgressTracker {
+export abstract class EventsToText extends ProgressTracker implements SseConsumer {
   readonly failedInBand: UpstreamFailure | undefined = undefined;
   private parts: Output[] = [];
-  private readonly frames = new SseByteEvents(
-    (ev) => {
-      if (this.ended) return;
-      this.track(ev);
-      const text = this.translate(ev);
-      if (text.length > 0) this.parts.push(text);
-    },
-    { wants: () => true, raw: (name, data) => !this.ended && this.started && this.translateRaw(name, data) },
-  );
+  private readonly frames = new SseByteEvents(this);
+
+  /** SseConsumer: every event is read. */
+  wants(): boolean {
+    return true;
+  }
+
+  /** SseConsumer: a parsed event, followed and translated. */
+  event(ev: ResponsesEvent): void {
+    if (this.ended) return;
+    this.track(ev);
+    const text = this.translate(ev);
+    if (text.length > 0) this.parts.push(text);
+  }
+
+  /** SseConsumer: past the first content event, a one-line event may be translated from its bytes. */
+  raw(name: string | undefined, data: Buffer): boolean {
+    return !this.ended && this.started && this.translateRaw(name, data);
+  }
 
   /** The text for one event (may throw UpstreamFailure, e.g. on response.failed). */
   protected abstract translate(ev: ResponsesEvent): string;
@@ -193,10 +219,10 @@ export abstract class EventsToText extends ProgressTracker {
 }
 
 /** Collects every event of a non-streaming call; a failure event is thrown (nothing was sent yet, so it can be retried). */
-class EventCollector extends ProgressTracker implements StreamTranslator {
+class EventCollector extends ProgressTracker implements StreamTranslator, SseConsumer {
   readonly events: ResponsesEvent[] = [];
   readonly failedInBand = undefined;
-  private readonly frames = new SseByteEvents((ev) => this.onEvent(ev), { wants: () => true });
+  private readonly frames = new SseByteEvents(this);
 
   feed(chunk: Buffer): Output {
     this.frames.feed(chunk);
@@ -208,7 +234,11 @@ class EventCollector extends ProgressTracker implements StreamTranslator {
     return '';
   }
 
-  private onEvent(ev: ResponsesEvent): void {
+  wants(): boolean {
+    return true;
+  }
+
+  event(ev: ResponsesEvent): void {
     if (this.ended) return;
     const failure = failureFromEvent(ev);
     if (failure) throw failure;

@@ -18,8 +18,9 @@
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { Attempt, AccountRequest } from '../accounts/pool.js';
 import type { AttemptResult } from '../accounts/attempt.js';
+import type { ApiError } from '../errors.js';
 import type { RequestTrace } from '../server/request-log.js';
-import { UpstreamFailure, type UpstreamReader, type UpstreamStream } from '../upstream/types.js';
+import { UpstreamFailure, type UpstreamReader, type UpstreamSink, type UpstreamStream } from '../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { asUpstreamFailure, midStreamFailure, reportFailure, startAttempt, type MidStreamFailure, type StartedAttempt } from './upstream-events.js';
 
@@ -64,6 +65,8 @@ export interface StreamTranslator {
 
 type Phase = 'reading' | 'ended' | 'failed' | 'stopped';
 
+const RESOLVED = Promise.resolve();
+
 /** A committed answer: delivered once, into a writable or as a readable. */
 export interface StreamBody {
   /**
@@ -75,9 +78,16 @@ export interface StreamBody {
   pipeTo(target: Writable): void;
   /** The same answer as a Readable (exec, tests); destroying it is the client leaving. */
   readable(): Readable;
+  /**
+   * Ends the answer now with `error` (server shutdown): the translator's failure ending (an
+   * error chunk and `[DONE]`, a response.failed event, an Anthropic error event), then the end;
+   * the upstream is cancelled and the attempt abandoned. Nothing happens before pipeTo() or after
+   * the end.
+   */
+  stop(error: ApiError): void;
 }
 
-export class UpstreamPump<T extends StreamTranslator = StreamTranslator> implements StreamBody {
+export class UpstreamPump<T extends StreamTranslator = StreamTranslator> implements StreamBody, UpstreamSink {
   private readonly stream: UpstreamStream;
   private readonly reader: UpstreamReader;
   private phase: Phase = 'reading';
@@ -102,11 +112,8 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
     private readonly trace?: RequestTrace,
   ) {
     this.stream = started.stream;
-    this.reader = this.stream.read({
-      data: (chunk) => this.onData(chunk),
-      end: () => this.onEnd(),
-      error: (err) => this.fail(err),
-    });
+    // the pump is the reader's sink itself (data, end, error): no closures per stream
+    this.reader = this.stream.read(this);
   }
 
   /** The upstream response's usage headers. */
@@ -171,14 +178,13 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
     this.attempt!.abandon();
   };
 
-  /** Ends the client's stream now with `ending` (server shutdown): the upstream is cancelled, the attempt abandoned. */
-  stop(ending: () => Output): void {
+  stop(error: ApiError): void {
     if (this.phase !== 'reading' || !this.out) return;
     this.phase = 'stopped';
     this.cancelUpstream();
     this.attempt?.abandon();
-    this.emit(ending());
-    this.end();
+    this.emit(this.translator.failureEnding({ api: error, code: error.code ?? error.type, failure: undefined }));
+    this.endOutput();
   }
 
   /** Settles a non-streaming attempt that read to the end. */
@@ -186,9 +192,10 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
     this.settle(attempt);
   }
 
-  // ---- upstream events ------------------------------------------------------------------------
+  // ---- upstream events (UpstreamSink: the reader calls these) ---------------------------------
 
-  private onData(chunk: Buffer): void {
+  /** An upstream body chunk. */
+  data(chunk: Buffer): void {
     if (this.phase !== 'reading') return;
     if (this.cancelKeepAlive) this.lastData = this.deps.clock.now();
     let o: Output;
@@ -213,7 +220,8 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
     }
   }
 
-  private onEnd(): void {
+  /** The upstream body ended. */
+  end(): void {
     if (this.phase !== 'reading') return;
     try {
       this.emit(this.translator.endOfBody());
@@ -229,6 +237,11 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
     this.phase = 'ended';
     if (this.out) this.complete();
     else this.wake();
+  }
+
+  /** The upstream body broke. */
+  error(err: unknown): void {
+    this.fail(err);
   }
 
   private fail(err: unknown): void {
@@ -268,7 +281,8 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
       return;
     }
     this.pending.push(o);
-    if (this.pending.length === 1) queueMicrotask(this.flushSoon);
+    // a promise reaction rather than queueMicrotask, which makes an AsyncResource per call
+    if (this.pending.length === 1) void RESOLVED.then(this.flushSoon);
   }
 
   private readonly flushSoon = () => this.flush();
@@ -284,7 +298,7 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
   }
 
   /** Sends what is queued, then the end. */
-  private end(): void {
+  private endOutput(): void {
     this.disarmKeepAlive();
     this.flush();
     if (!this.out!.destroyed) this.out!.end();
@@ -292,20 +306,22 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
 
   /** Keep-alive output after `everyMs` of upstream silence, on the injected clock; one timer per stream, not one per chunk. */
   private armKeepAlive(inMs: number): void {
-    const keepAlive = this.translator.keepAlive!;
-    this.cancelKeepAlive = this.deps.clock.schedule(inMs, () => {
-      this.cancelKeepAlive = undefined;
-      if (this.phase !== 'reading' || !this.out || this.out.destroyed) return;
-      const quietFor = this.deps.clock.now() - this.lastData;
-      if (quietFor >= keepAlive.everyMs) {
-        this.emit(keepAlive.output());
-        this.lastData = this.deps.clock.now();
-        this.armKeepAlive(keepAlive.everyMs);
-      } else {
-        this.armKeepAlive(keepAlive.everyMs - quietFor);
-      }
-    });
+    this.cancelKeepAlive = this.deps.clock.schedule(inMs, this.onKeepAliveTimer);
   }
+
+  private readonly onKeepAliveTimer = () => {
+    this.cancelKeepAlive = undefined;
+    if (this.phase !== 'reading' || !this.out || this.out.destroyed) return;
+    const keepAlive = this.translator.keepAlive!;
+    const quietFor = this.deps.clock.now() - this.lastData;
+    if (quietFor >= keepAlive.everyMs) {
+      this.emit(keepAlive.output());
+      this.lastData = this.deps.clock.now();
+      this.armKeepAlive(keepAlive.everyMs);
+    } else {
+      this.armKeepAlive(keepAlive.everyMs - quietFor);
+    }
+  };
 
   private disarmKeepAlive(): void {
     this.cancelKeepAlive?.();
@@ -314,7 +330,7 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
 
   private complete(): void {
     this.emit(this.translator.closing());
-    this.end();
+    this.endOutput();
     this.settle(this.attempt!);
   }
 
@@ -337,12 +353,12 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
     const attempt = this.attempt!;
     if (this.signal.aborted) {
       attempt.abandon();
-      this.end();
+      this.endOutput();
       return;
     }
     const mid: MidStreamFailure = midStreamFailure(this.deps, this.failure);
     this.emit(this.translator.failureEnding(mid));
-    this.end();
+    this.endOutput();
     const result = { ...this.translator.result(), usage: this.stream.usage };
     this.traceOutcome(result, true);
     attempt.fail(mid.failure ?? this.failure, result);

@@ -417,6 +417,9 @@ export function chatErrorChunk(
   };
 }
 
+/** What follows a content chunk's content string (the same for every stream). */
+const CONTENT_SUFFIX = Buffer.from('},"logprobs":null,"finish_reason":null}]}\n\n', 'latin1');
+
 /**
  * Chunks → SSE text (`data: {json}\n\n`) from a per-stream template: the part every chunk of a
  * stream shares (id, object, created, model) is serialised once, when the stream starts; per
@@ -426,7 +429,7 @@ export class ChatChunkSse {
   private readonly head: string;
   /** A content chunk's bytes up to its content string, and after it: `prefix + JSON literal + suffix` is the chunk's SSE event. */
   readonly contentPrefix: Buffer;
-  readonly contentSuffix: Buffer = Buffer.from('},"logprobs":null,"finish_reason":null}]}\n\n', 'latin1');
+  readonly contentSuffix: Buffer = CONTENT_SUFFIX;
 
   constructor(state: Pick<ChatStreamState, 'id' | 'created' | 'model'>) {
     this.head = `data: {"id":${JSON.stringify(state.id)},"object":"chat.completion.chunk","created":${JSON.stringify(state.created)},"model":${JSON.stringify(state.model)},"choices":`;

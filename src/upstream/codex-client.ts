@@ -15,7 +15,7 @@ import { parseSse } from './sse.js';
 import { UpstreamFailure } from './types.js';
 import type { BackendModel, ResponsesEvent, UpstreamAuth, UpstreamClient, UpstreamReader, UpstreamSink, UpstreamStream, UsageSnapshot } from './types.js';
 import { parseUsageHeaders } from './usage-headers.js';
-import { BodyTooLongError, StreamedRequest, type ResponseStart } from './streamed-request.js';
+import { BodyTooLongError, StreamedRequest, type BodySink, type ResponseStart } from './streamed-request.js';
 
 /**
  * The HTTP client for the Codex backend (protocol.md §4): one keep-alive undici Pool for the
@@ -125,7 +125,7 @@ export class CodexClient implements UpstreamClient {
     });
     let start: ResponseStart;
     try {
-      start = await request.started;
+      start = await request.takeStart();
     } catch (err) {
       link.release();
       throw this.requestFailure(err, opts.signal);
@@ -138,7 +138,7 @@ export class CodexClient implements UpstreamClient {
       link.release();
       throw classifyFailure(start.status, flat, text, now, usage);
     }
-    return new CodexStream(start.status, flat, usage, request, link, opts.signal, this.timeoutMs);
+    return new CodexStream(start.status, usage, request, link, opts.signal, this.timeoutMs);
   }
 
   async models(auth: UpstreamAuth, opts: { signal?: AbortSignal } = {}): Promise<BackendModel[]> {
@@ -151,7 +151,7 @@ export class CodexClient implements UpstreamClient {
     try {
       let start: ResponseStart;
       try {
-        start = await request.started;
+        start = await request.takeStart();
       } catch (err) {
         throw this.requestFailure(err, opts.signal);
       }
@@ -181,7 +181,7 @@ export class CodexClient implements UpstreamClient {
   /** One request on the pool, aborted when the link is (the caller's signal, or cancel()). */
   private send(link: AbortLink, options: { path: string; method: 'GET' | 'POST'; headers: Record<string, string>; body?: Readable }): StreamedRequest {
     const request = new StreamedRequest(this.dispatcher, { origin: this.origin, ...options, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
-    link.onAbort((err) => request.abort(err));
+    link.follow(request);
     return request;
   }
 
@@ -222,24 +222,30 @@ export class CodexClient implements UpstreamClient {
  * What aborts an upstream request: the caller's signal (followed until release()) or abort()
  * (cancel). A plain object rather than an AbortController of its own: an open stream holds one,
  * and an AbortController with its signal, listener map and listeners is several times its size.
+ * It is its own listener on the caller's signal (`handleEvent`), and it aborts the request it
+ * was given (`target`) itself: no closures per stream.
  */
 class AbortLink {
   aborted = false;
   private reason: unknown;
-  private listener: ((err: Error) => void) | undefined;
-  private readonly follow = () => this.abort(this.signal!.reason);
+  private target: StreamedRequest | undefined;
 
   constructor(private readonly signal: AbortSignal | undefined) {
     if (signal?.aborted) {
       this.aborted = true;
       this.reason = signal.reason;
-    } else signal?.addEventListener('abort', this.follow, { once: true });
+    } else signal?.addEventListener('abort', this, { once: true });
   }
 
-  /** `fn` runs once, when the link is aborted (at once when it already is). */
-  onAbort(fn: (err: Error) => void): void {
-    if (this.aborted) fn(this.error());
-    else this.listener = fn;
+  /** The caller's signal aborted (EventTarget calls an object listener's handleEvent). */
+  handleEvent(): void {
+    this.abort(this.signal!.reason);
+  }
+
+  /** `request` is aborted when the link is (at once when it already is). */
+  follow(request: StreamedRequest): void {
+    if (this.aborted) request.abort(this.error());
+    else this.target = request;
   }
 
   abort(reason?: unknown): void {
@@ -247,9 +253,9 @@ class AbortLink {
     this.aborted = true;
     this.reason = reason;
     this.release();
-    const fn = this.listener;
-    this.listener = undefined;
-    fn?.(this.error());
+    const target = this.target;
+    this.target = undefined;
+    target?.abort(this.error());
   }
 
   /** The error an aborted request fails with: the abort's reason when it is an Error. */
@@ -259,7 +265,7 @@ class AbortLink {
 
   /** Stops following the caller's signal. */
   release(): void {
-    this.signal?.removeEventListener('abort', this.follow);
+    this.signal?.removeEventListener('abort', this);
   }
 }
 
@@ -272,7 +278,6 @@ class CodexStream implements UpstreamStream {
 
   constructor(
     readonly status: number,
-    readonly headers: Record<string, string>,
     readonly usage: UsageSnapshot,
     private readonly request: StreamedRequest,
     private readonly link: AbortLink,
@@ -318,34 +323,28 @@ class CodexStream implements UpstreamStream {
 
   read(sink: UpstreamSink): UpstreamReader {
     this.claim();
-    let done = false;
-    this.request.attach({
-      data: (chunk) => {
-        if (!done) sink.data(chunk);
-      },
-      end: () => {
-        if (done) return;
-        done = true;
-        this.link.release();
-        sink.end();
-      },
-      error: (err) => {
-        if (done) return;
-        done = true;
-        this.link.release();
-        sink.error(this.bodyFailure(err));
-      },
-    });
-    return {
-      pause: () => this.request.pause(),
-      resume: () => this.request.resume(),
-      release: () => {
-        if (done) return;
-        done = true;
-        this.terminalSeen();
-        this.drained = this.request.drain(MAX_DRAIN_BYTES, DRAIN_TIMEOUT_MS);
-      },
-    };
+    const reader = new BodyReader(this, sink);
+    this.request.attach(reader);
+    return reader;
+  }
+
+  /** The body ended or broke (BodyReader): the caller's signal is no longer followed. */
+  bodyDone(): void {
+    this.link.release();
+  }
+
+  /** The reader needs nothing more (BodyReader.release). */
+  releaseBody(): void {
+    this.terminalSeen();
+    this.drained = this.request.drain(MAX_DRAIN_BYTES, DRAIN_TIMEOUT_MS);
+  }
+
+  pauseBody(): void {
+    this.request.pause();
+  }
+
+  resumeBody(): void {
+    this.request.resume();
   }
 
   cancel(): void {
@@ -411,7 +410,7 @@ class CodexStream implements UpstreamStream {
     }
   }
 
-  private bodyFailure(err: unknown): unknown {
+  bodyFailure(err: unknown): unknown {
     if (this.signal?.aborted) return abortError(this.signal);
     if (this.link.aborted) return this.link.error();
     const code = errorCode(err);
@@ -423,6 +422,51 @@ class CodexStream implements UpstreamStream {
     }
     const reason = code ?? (err instanceof Error ? err.message : String(err));
     return new UpstreamFailure('stream_closed', `stream closed before response.completed (${scrubText(reason)})`, { code: 'stream_closed', cause: err });
+  }
+}
+
+/**
+ * read()'s two sides in one object: the request's body sink (forwarding to the consumer's sink
+ * until the body ended, broke or was released) and the consumer's reader handle.
+ */
+class BodyReader implements BodySink, UpstreamReader {
+  private done = false;
+
+  constructor(
+    private readonly stream: CodexStream,
+    private readonly sink: UpstreamSink,
+  ) {}
+
+  data(chunk: Buffer): void {
+    if (!this.done) this.sink.data(chunk);
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    this.stream.bodyDone();
+    this.sink.end();
+  }
+
+  error(err: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.stream.bodyDone();
+    this.sink.error(this.stream.bodyFailure(err));
+  }
+
+  pause(): void {
+    this.stream.pauseBody();
+  }
+
+  resume(): void {
+    this.stream.resumeBody();
+  }
+
+  release(): void {
+    if (this.done) return;
+    this.done = true;
+    this.stream.releaseBody();
   }
 }
 
@@ -459,16 +503,22 @@ function serializeBody(body: Record<string, unknown>): string {
  * for a stream means the whole conversation held for the stream's whole life.
  */
 function sentOnce(bytes: Buffer): AsyncIterable<Buffer> {
-  let left: Buffer | undefined = bytes;
-  return {
-    [Symbol.asyncIterator]: () => ({
-      next: async () => {
-        const chunk = left;
-        left = undefined;
-        return chunk ? { value: chunk, done: false } : { value: undefined, done: true };
-      },
-    }),
-  };
+  return new OnceBody(bytes);
+}
+
+/** sentOnce's iterable, its own iterator: one small object for the request's life, the bytes dropped once taken. */
+class OnceBody implements AsyncIterableIterator<Buffer> {
+  constructor(private left: Buffer | undefined) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Buffer, undefined>> {
+    const chunk = this.left;
+    this.left = undefined;
+    return Promise.resolve(chunk ? { value: chunk, done: false } : { value: undefined, done: true });
+  }
 }
 
 function errorCode(err: unknown): string | undefined {

@@ -17,6 +17,22 @@ import { UpstreamFailure } from './types.js';
  * work this avoids. (One difference: in an event with two `event:` lines whose first name is
  * declined, the data read meanwhile is gone; the backend never sends two.)
  */
+/** What SseByteEvents hands the events to. */
+export interface SseConsumer {
+  /** Whether an event of this `event:` name (undefined: none yet) is wanted; declined events are skipped undecoded. */
+  wants(eventName: string | undefined): boolean;
+  /** A wanted event, parsed. */
+  event(event: ResponsesEvent): void;
+  /**
+   * Offered every wanted event whose data is one line, before it is decoded: returns true
+   * when it took the event from the raw bytes (the chat translator's text deltas), false to
+   * have it parsed and handed to event() as usual.
+   */
+  raw?(eventName: string | undefined, data: Buffer): boolean;
+  /** An event that is not a JSON object with a type (thrown from feed() when absent). */
+  invalid?(failure: UpstreamFailure): void;
+}
+
 export class SseByteEvents {
   /** The end of a line that did not end in the last chunk. */
   private partial: Buffer | undefined;
@@ -29,19 +45,8 @@ export class SseByteEvents {
   /** Data lines of the current event were skipped (its name was known and declined). */
   private skipped = false;
 
-  constructor(
-    private readonly onEvent: (event: ResponsesEvent) => void,
-    private readonly opts: {
-      wants: (eventName: string | undefined) => boolean;
-      onInvalid?: (failure: UpstreamFailure) => void;
-      /**
-       * Offered every wanted event whose data is one line, before it is decoded: returns true
-       * when it took the event from the raw bytes (the chat translator's text deltas), false to
-       * have it parsed and handed to onEvent as usual.
-       */
-      raw?: (eventName: string | undefined, data: Buffer) => boolean;
-    },
-  ) {}
+  /** `consumer` is usually the translator itself (its methods, no closures per stream). */
+  constructor(private readonly consumer: SseConsumer) {}
 
   feed(chunk: Buffer): void {
     let buf = chunk;
@@ -99,7 +104,7 @@ export class SseByteEvents {
     if (valueStart < end && buf[valueStart] === SPACE) valueStart++;
     if (isField(buf, start, colon, DATA)) {
       this.hasData = true;
-      if (this.name !== undefined && !this.opts.wants(this.name)) {
+      if (this.name !== undefined && !this.consumer.wants(this.name)) {
         this.skipped = true;
         return;
       }
@@ -136,15 +141,16 @@ export class SseByteEvents {
       return;
     }
     this.data = [];
-    if (!this.opts.wants(name)) return;
-    if (this.opts.raw && data.length === 1 && this.opts.raw(name, data[0]!)) return;
+    const consumer = this.consumer;
+    if (!consumer.wants(name)) return;
+    if (consumer.raw && data.length === 1 && consumer.raw(name, data[0]!)) return;
     const text = data.length === 1 ? data[0]!.toString('utf8') : data.map((d) => d.toString('utf8')).join('\n');
     const message: EventSourceMessage = { event: name, data: text, id: undefined };
     const parsed = eventFromMessage(message);
     if (parsed instanceof UpstreamFailure) {
-      if (!this.opts.onInvalid) throw parsed;
-      this.opts.onInvalid(parsed);
-    } else if (parsed) this.onEvent(parsed);
+      if (!consumer.invalid) throw parsed;
+      consumer.invalid(parsed);
+    } else if (parsed) consumer.event(parsed);
   }
 }
 

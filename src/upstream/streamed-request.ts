@@ -8,8 +8,10 @@ import type { Dispatcher } from 'undici';
  * between the parser and the reader, which cost about a tenth of the proxy's CPU time on a
  * streamed answer (see the README's performance section).
  *
- * - `started` resolves with the status and headers, or rejects with the error of a request
- *   that got no response (connection refused, headers timeout, aborted, refused arguments).
+ * - `takeStart()` resolves with the status and headers, or rejects with the error of a request
+ *   that got no response (connection refused, headers timeout, aborted, refused arguments). It
+ *   is taken once: the request keeps no reference to the start (the headers) afterwards, since
+ *   a stream may stay open for minutes.
  * - Body chunks that arrive before a sink is attached are kept (the request is paused past
  *   MAX_QUEUED_BYTES) and handed over, in order, right after attach() returns.
  * - Exactly one of the sink's end() and error() is called (unless the sink is detached first).
@@ -41,9 +43,10 @@ const MAX_QUEUED_BYTES = 256 * 1024;
 type Phase = 'waiting' | 'body' | 'ended' | 'failed';
 
 export class StreamedRequest implements Dispatcher.DispatchHandler {
-  readonly started: Promise<ResponseStart>;
-  private resolveStart!: (start: ResponseStart) => void;
-  private rejectStart!: (err: unknown) => void;
+  private started: Promise<ResponseStart> | undefined;
+  /** The start's resolving functions, until it is settled. */
+  private resolveStart: ((start: ResponseStart) => void) | undefined;
+  private rejectStart: ((err: unknown) => void) | undefined;
   private controller: Dispatcher.DispatchController | undefined;
   /** abort() came before the request was sent: it is aborted as soon as it starts. */
   private pendingAbort: { reason: Error } | undefined;
@@ -67,15 +70,24 @@ export class StreamedRequest implements Dispatcher.DispatchHandler {
     } catch (err) {
       // undici refused the request outright (an invalid header value, say)
       this.phase = 'failed';
-      this.rejectStart(err);
+      this.settleStart(undefined, err);
     }
+  }
+
+  /** The response's start (status and headers) or the error of a request that got none; once. */
+  takeStart(): Promise<ResponseStart> {
+    const started = this.started;
+    if (!started) throw new Error('StreamedRequest: the start was already taken');
+    this.started = undefined;
+    return started;
   }
 
   /** Where the body goes from now on; chunks kept so far follow right after this call returns. */
   attach(sink: BodySink): void {
     this.sink = sink;
     if (this.queue.length === 0 && this.phase === 'body') return;
-    queueMicrotask(() => this.deliverQueued(sink));
+    // a promise reaction rather than queueMicrotask, which makes an AsyncResource per call
+    void Promise.resolve().then(() => this.deliverQueued(sink));
   }
 
   /** Stops handing over body chunks (the socket is not read meanwhile) until resume(). */
@@ -169,7 +181,7 @@ export class StreamedRequest implements Dispatcher.DispatchHandler {
     controller.rawHeaders = null;
     this.phase = 'body';
     if (this.pausedByReader) controller.pause();
-    this.resolveStart({ status: statusCode, headers });
+    this.settleStart({ status: statusCode, headers });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -190,7 +202,7 @@ export class StreamedRequest implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     if (this.phase === 'waiting') {
       this.phase = 'failed';
-      this.rejectStart(err);
+      this.settleStart(undefined, err);
       return;
     }
     this.phase = 'failed';
@@ -199,6 +211,15 @@ export class StreamedRequest implements Dispatcher.DispatchHandler {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  private settleStart(start: ResponseStart | undefined, err?: unknown): void {
+    const resolve = this.resolveStart;
+    const reject = this.rejectStart;
+    this.resolveStart = undefined;
+    this.rejectStart = undefined;
+    if (start) resolve?.(start);
+    else reject?.(err);
+  }
 
   private deliverQueued(sink: BodySink): void {
     while (this.queue.length > 0 && this.sink === sink) {

@@ -32,7 +32,7 @@ export interface ResponsesEvent {
 /** A successful (2xx) /responses call whose body has not been read yet. */
 export interface UpstreamStream {
   status: number;
-  headers: Record<string, string>;
+  /** What the response's x-codex-* headers said (the headers themselves are not kept: a stream may live for minutes). */
   usage: UsageSnapshot;
   /** The raw SSE bytes, for pass-through without re-parsing. Consume either this or `events()`, not both. */
   raw(): AsyncIterable<Uint8Array>;

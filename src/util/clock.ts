@@ -39,6 +39,12 @@ export const systemClock: Clock = {
     });
   },
   schedule(ms, fn) {
+    if (ms <= MAX_TIMER_MS) {
+      // the usual case (keep-alives, debounces): one timer, nothing else kept
+      const timer = setTimeout(fn, Math.max(0, ms));
+      timer.unref();
+      return () => clearTimeout(timer);
+    }
     // setTimeout fires at once for delays above 2^31-1 ms (~24.8 days): chain shorter timers
     const due = Date.now() + Math.max(0, ms);
     let timer: NodeJS.Timeout;

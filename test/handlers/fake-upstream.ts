@@ -24,7 +24,6 @@ export function pushableStream(): PushableStream {
   let cancelled = false;
   const stream = {
     status: 200,
-    headers: {},
     usage: {},
     raw(): AsyncIterable<Uint8Array> {
       throw new Error('not used');

@@ -1,17 +1,24 @@
 import { EventEmitter } from 'node:events';
-import type { ServerResponse } from 'node:http';
-import { describe, expect, it } from 'vitest';
+import http, { type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
 import { ActiveStreams } from '../../src/server/active-streams.js';
 import { ManualClock } from '../../src/util/clock.js';
 
-/** A response stand-in: finishes when told to. */
+/** A response stand-in: finishes when told to, then closes on the next tick (as a ServerResponse does). */
 function fakeResponse(): ServerResponse & { finish(): void } {
-  const res = new EventEmitter() as EventEmitter & { writableFinished: boolean; destroyed: boolean; finish(): void };
+  const res = new EventEmitter() as EventEmitter & { writableFinished: boolean; destroyed: boolean; closed: boolean; finish(): void };
   res.writableFinished = false;
   res.destroyed = false;
+  res.closed = false;
   res.finish = () => {
     res.writableFinished = true;
     res.emit('finish');
+    process.nextTick(() => {
+      res.closed = true;
+      res.destroyed = true;
+      res.emit('close');
+    });
   };
   return res as unknown as ServerResponse & { finish(): void };
 }
@@ -66,6 +73,41 @@ describe('ActiveStreams', () => {
     await clock.advance(1000);
     await ending;
     expect(resolved).toBe(true);
+  });
+
+  it('with real responses: counted until each closes, whether it ended or its client went away; one shared listener', async () => {
+    let gauge = 0;
+    const streams = new ActiveStreams({ inc: () => gauge++, dec: () => gauge-- });
+    const responses: ServerResponse[] = [];
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: 1\n\n');
+      streams.track(res, stoppable());
+      responses.push(res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      const left = new AbortController();
+      const first = await fetch(url, { signal: left.signal });
+      const second = await fetch(url);
+      expect(gauge).toBe(2);
+      const [a, b] = responses as [ServerResponse, ServerResponse];
+      expect(a.listeners('close')[0]).toBe(b.listeners('close')[0]);
+      left.abort();
+      await first.body?.cancel().catch(() => undefined);
+      await vi.waitFor(() => expect(gauge).toBe(1));
+      b.end('data: 2\n\n');
+      expect(await second.text()).toBe('data: 1\n\ndata: 2\n\n');
+      await vi.waitFor(() => expect(gauge).toBe(0));
+      expect(streams.size).toBe(0);
+      // a response that closed already is not tracked
+      streams.track(a, stoppable());
+      expect(streams.size).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('a stream that starts after the shutdown began is stopped at once', async () => {

@@ -53,7 +53,7 @@ describe('SseByteEvents', () => {
         return out;
       };
       const expected = run((onEvent, wants) => new SseEvents(onEvent, { wants, onInvalid: (f) => onEvent(`invalid: ${f.message}`) }), seed * 7);
-      const got = run((onEvent, wants) => new SseByteEvents(onEvent, { wants, onInvalid: (f) => onEvent(`invalid: ${f.message}`) }), seed * 13);
+      const got = run((onEvent, wants) => new SseByteEvents({ event: onEvent, wants, invalid: (f) => onEvent(`invalid: ${f.message}`) }), seed * 13);
       expect(expected.length).toBeGreaterThan(0);
       expect({ seed, got }).toEqual({ seed, got: expected });
     }
@@ -61,13 +61,13 @@ describe('SseByteEvents', () => {
 
   it('skips the events it does not want without parsing them, and parses the ones it does', () => {
     const got: string[] = [];
-    const framer = new SseByteEvents((e) => got.push(e.type), { wants: (n) => n !== 'response.output_text.delta' });
+    const framer = new SseByteEvents({ event: (e) => got.push(e.type), wants: (n) => n !== 'response.output_text.delta' });
     framer.feed(Buffer.from('event: response.output_text.delta\ndata: {not json\n\nevent: response.completed\ndata: {"type":"response.completed"}\n\n'));
     expect(got).toEqual(['response.completed']);
   });
 
-  it('an invalid event it wants is thrown (or goes to onInvalid)', () => {
-    const framer = new SseByteEvents(() => undefined, { wants: () => true });
+  it('an invalid event it wants is thrown (or goes to invalid())', () => {
+    const framer = new SseByteEvents({ event: () => undefined, wants: () => true });
     expect(() => framer.feed(Buffer.from('event: x\ndata: {oops\n\n'))).toThrow(/not valid JSON/);
   });
 
@@ -76,7 +76,7 @@ describe('SseByteEvents', () => {
       const got: unknown[] = [];
       const expected: unknown[] = [];
       const bytes = Buffer.from(`event: a\ndata: {"type":"a"}\n\n${tail}`);
-      const byteFramer = new SseByteEvents((e) => got.push(e), { wants: () => true });
+      const byteFramer = new SseByteEvents({ event: (e) => got.push(e), wants: () => true });
       const textFramer = new SseEvents((e) => expected.push(e));
       for (let i = 0; i < bytes.length; i += 5) {
         byteFramer.feed(bytes.subarray(i, i + 5));
@@ -92,7 +92,8 @@ describe('SseByteEvents', () => {
   it('raw: offered the one-line data of wanted events before parsing; true takes the event, false has it parsed', () => {
     const parsed: string[] = [];
     const offered: string[] = [];
-    const framer = new SseByteEvents((e) => parsed.push(e.type), {
+    const framer = new SseByteEvents({
+      event: (e) => parsed.push(e.type),
       wants: () => true,
       raw: (name, data) => {
         offered.push(`${name}=${data.toString()}`);

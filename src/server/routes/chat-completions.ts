@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { handleChatCompletion } from '../../handlers/chat-completion.js';
 import { sessionHeaderOf } from '../../handlers/session.js';
-import { SHUTDOWN_ERROR } from '../shutdown.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
 import type { RouteContext } from './context.js';
 
@@ -14,7 +13,7 @@ export const chatCompletionsRoutes: FastifyPluginAsync<RouteContext> = async (ap
       trace: req.trace,
     });
     if (outcome.kind === 'json') return outcome.completion;
-    ctx.streams.track(reply.raw, { stop: () => outcome.stop(SHUTDOWN_ERROR) });
+    ctx.streams.track(reply.raw, outcome.body);
     return sendSse(reply, outcome.body);
   });
 };

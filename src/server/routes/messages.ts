@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { sessionHeaderOf } from '../../handlers/session.js';
-import { SHUTDOWN_ERROR } from '../shutdown.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
 import type { RouteContext } from './context.js';
 
@@ -25,7 +24,7 @@ export const messagesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx)
     const { handleMessages } = await load();
     const outcome = await handleMessages(ctx.handlers, req.body, { signal: controller.signal, sessionId: sessionOf(req.headers), trace: req.trace });
     if (outcome.kind === 'json') return outcome.message;
-    ctx.streams.track(reply.raw, { stop: () => outcome.stop({ status: 503, message: SHUTDOWN_ERROR.message }) });
+    ctx.streams.track(reply.raw, outcome.body);
     return sendSse(reply, outcome.body);
   });
 

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { handleResponses } from '../../handlers/responses.js';
 import { codexClientHeaders, sessionHeaderOf } from '../../handlers/session.js';
-import { SHUTDOWN_ERROR } from '../shutdown.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
 import type { RouteContext } from './context.js';
 
@@ -17,7 +16,7 @@ export const responsesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx
         trace: req.trace,
       });
       if (outcome.kind === 'json') return outcome.response;
-      ctx.streams.track(reply.raw, { stop: () => outcome.stop(SHUTDOWN_ERROR.code, SHUTDOWN_ERROR.message) });
+      ctx.streams.track(reply.raw, outcome.body);
       return sendSse(reply, outcome.body);
     });
   }
