@@ -473,6 +473,7 @@ async function rss(o: Options, results: BenchResults): Promise<void> {
     const halfSnapshot = o.heapSnapshot ? await heapSnapshot(o.heapSnapshot, proxy) : undefined;
     const heldSecond = await hold();
     const open = await steadyRssKiB(proxy.pid);
+    await new Promise((r) => setTimeout(r, Number(process.env.SETTLE ?? 0) * 1000));
     const held = heldFirst + heldSecond;
     const perStreamKiB = Math.round(((open - atHalf) / Math.max(1, heldSecond)) * 100) / 100;
     const fromIdleKiB = Math.round(((open - idle) / Math.max(1, held)) * 100) / 100;

@@ -162,7 +162,7 @@ export abstract class ProgressTracker {
  */
 export abstract class EventsToText extends ProgressTracker implements SseConsumer {
   readonly failedInBand: UpstreamFailure | undefined = undefined;
-  private parts: Output[] = [];
+  private readonly parts: Output[] = [];
   private readonly frames = new SseByteEvents(this);
 
   /** SseConsumer: every event is read. */
@@ -210,11 +210,13 @@ export abstract class EventsToText extends ProgressTracker implements SseConsume
     return this.takeOutput();
   }
 
+  /** What the chunk produced, as one; the array is reused (see UpstreamPump.flush). */
   private takeOutput(): Output {
     const parts = this.parts;
     if (parts.length === 0) return '';
-    this.parts = [];
-    return joinOutput(parts);
+    const out = joinOutput(parts);
+    parts.length = 0;
+    return out;
   }
 }
 

@@ -93,7 +93,7 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
   private phase: Phase = 'reading';
   private head: Output[] = [];
   /** Output of the current event-loop turn, not pushed yet (see emit). */
-  private pending: Output[] = [];
+  private readonly pending: Output[] = [];
   /** Where the committed answer goes (set by pipeTo). */
   private out: Writable | undefined;
   private attempt: Attempt<unknown> | undefined;
@@ -287,14 +287,21 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
 
   private readonly flushSoon = () => this.flush();
 
+  /**
+   * Writes what is queued as one chunk. The queue array is reused (emptied, not replaced): a new
+   * array per flush would be referenced by the pump until the next event, seconds later on a
+   * slow stream, long enough to be promoted to the old generation and left there as garbage.
+   */
   private flush(): void {
     const parts = this.pending;
-    if (parts.length === 0 || !this.out || this.out.destroyed) {
-      this.pending = [];
+    if (parts.length === 0) return;
+    if (!this.out || this.out.destroyed) {
+      parts.length = 0;
       return;
     }
-    this.pending = [];
-    if (!this.out.write(joinOutput(parts)) && this.phase === 'reading') this.reader.pause();
+    const out = joinOutput(parts);
+    parts.length = 0;
+    if (!this.out.write(out) && this.phase === 'reading') this.reader.pause();
   }
 
   /** Sends what is queued, then the end. */

@@ -40,7 +40,7 @@ export class SseByteEvents {
   private skipLf = false;
   private name: string | undefined;
   /** The current event's data lines, as views of the chunks they came in (decoded at dispatch only). */
-  private data: Buffer[] = [];
+  private readonly data: Buffer[] = [];
   private hasData = false;
   /** Data lines of the current event were skipped (its name was known and declined). */
   private skipped = false;
@@ -136,16 +136,21 @@ export class SseByteEvents {
     this.name = undefined;
     this.hasData = false;
     this.skipped = false;
+    // the array is reused, emptied here (a new one per event would outlive it, see UpstreamPump.flush)
     if (!hasData || skipped) {
-      if (data.length > 0) this.data = [];
+      data.length = 0;
       return;
     }
-    this.data = [];
     const consumer = this.consumer;
-    if (!consumer.wants(name)) return;
-    if (consumer.raw && data.length === 1 && consumer.raw(name, data[0]!)) return;
-    const text = data.length === 1 ? data[0]!.toString('utf8') : data.map((d) => d.toString('utf8')).join('\n');
-    const message: EventSourceMessage = { event: name, data: text, id: undefined };
+    if (!consumer.wants(name)) {
+      data.length = 0;
+      return;
+    }
+    const first = data[0]!;
+    const text = data.length === 1 ? undefined : data.map((d) => d.toString('utf8')).join('\n');
+    data.length = 0;
+    if (text === undefined && consumer.raw?.(name, first)) return;
+    const message: EventSourceMessage = { event: name, data: text ?? first.toString('utf8'), id: undefined };
     const parsed = eventFromMessage(message);
     if (parsed instanceof UpstreamFailure) {
       if (!consumer.invalid) throw parsed;
