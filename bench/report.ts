@@ -28,7 +28,7 @@ export interface BenchResults {
   nginx: string;
   cells: Cell[];
   /** perStreamKiB: the slope between n/2 and n open streams; fromIdleKiB: (RSS at n - idle) / n. Results written before the slope existed have no halfKiB / fromIdleKiB (their perStreamKiB is from idle). */
-  rss?: { streams: number; held: number; idleKiB: number; halfKiB?: number; openKiB: number; perStreamKiB: number; fromIdleKiB?: number };
+  rss?: { streams: number; held: number; idleKiB: number; halfKiB?: number; openKiB: number; perStreamKiB: number; fromIdleKiB?: number; heldOnKiB?: number; heldOnSeconds?: number };
   startup?: { accounts: number; medianMs: number; allMs: number[]; bareNodeMs: number };
   quota?: {
     accounts: number;
@@ -140,6 +140,11 @@ export function markdownReport(r: BenchResults, pngName: string): string {
       );
     } else {
       lines.push(`${r.rss.held} of ${r.rss.streams} chat streams held open (the upstream sends one event every 2 s): proxy RSS ${r.rss.idleKiB} KiB idle → ${r.rss.openKiB} KiB, **${r.rss.perStreamKiB} KiB per stream**.`);
+    }
+    if (r.rss.heldOnKiB !== undefined && r.rss.heldOnSeconds !== undefined) {
+      const growth = r.rss.heldOnKiB - r.rss.openKiB;
+      lines.push('');
+      lines.push(`Held on for ${r.rss.heldOnSeconds} s more (only their events arriving): ${r.rss.heldOnKiB} KiB, ${growth >= 0 ? '+' : ''}${growth} KiB (${(growth / r.rss.held).toFixed(2)} KiB per stream).`);
     }
     lines.push('');
   }

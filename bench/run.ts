@@ -440,6 +440,9 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
  * generation filling up to its size, allocator arenas) that a delta from idle spreads over the
  * streams. The delta from idle is reported too. Each RSS figure is a median over 3 s (steadyRssKiB).
  */
+/** How long the RSS part keeps every stream open after its reading, to see that RSS holds still. */
+const HOLD_ON_MS = (o: Options) => (o.quick ? 5_000 : 30_000);
+
 async function rss(o: Options, results: BenchResults): Promise<void> {
   const n = o.quick ? 200 : 2000;
   const half = n / 2;
@@ -473,12 +476,14 @@ async function rss(o: Options, results: BenchResults): Promise<void> {
     const halfSnapshot = o.heapSnapshot ? await heapSnapshot(o.heapSnapshot, proxy) : undefined;
     const heldSecond = await hold();
     const open = await steadyRssKiB(proxy.pid);
-    await new Promise((r) => setTimeout(r, Number(process.env.SETTLE ?? 0) * 1000));
+    // the same streams, held on: RSS must not creep up while they only receive their events
+    await new Promise((r) => setTimeout(r, HOLD_ON_MS(o)));
+    const heldOn = await steadyRssKiB(proxy.pid);
     const held = heldFirst + heldSecond;
     const perStreamKiB = Math.round(((open - atHalf) / Math.max(1, heldSecond)) * 100) / 100;
     const fromIdleKiB = Math.round(((open - idle) / Math.max(1, held)) * 100) / 100;
-    results.rss = { streams: n, held, idleKiB: idle, halfKiB: atHalf, openKiB: open, perStreamKiB, fromIdleKiB };
-    process.stderr.write(`  rss: idle ${idle} KiB, ${heldFirst} streams ${atHalf} KiB, ${held} streams ${open} KiB → ${perStreamKiB} KiB per stream (${fromIdleKiB} KiB from idle)\n`);
+    results.rss = { streams: n, held, idleKiB: idle, halfKiB: atHalf, openKiB: open, perStreamKiB, fromIdleKiB, heldOnKiB: heldOn, heldOnSeconds: HOLD_ON_MS(o) / 1000 };
+    process.stderr.write(`  rss: idle ${idle} KiB, ${heldFirst} streams ${atHalf} KiB, ${held} streams ${open} KiB → ${perStreamKiB} KiB per stream (${fromIdleKiB} KiB from idle); ${heldOn} KiB after ${HOLD_ON_MS(o) / 1000} s more\n`);
     if (o.heapSnapshot) {
       const fullSnapshot = await heapSnapshot(o.heapSnapshot, proxy);
       process.stderr.write(`  heap snapshots (this run's RSS includes their own memory): what one more stream holds: npx tsx bench/heap-summary.ts ${halfSnapshot} ${fullSnapshot} ${heldSecond}\n`);
