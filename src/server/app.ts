@@ -139,8 +139,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   // close(): refuse new requests, end every stream in progress with an error event, then fastify closes the connections
   let closing = false;
-  app.addHook('onRequest', async () => {
-    if (closing) throw new ServiceUnavailableError('The server is shutting down; retry shortly.', { code: 'server_shutdown' });
+  app.addHook('onRequest', (_req, _reply, done) => {
+    done(closing ? new ServiceUnavailableError('The server is shutting down; retry shortly.', { code: 'server_shutdown' }) : undefined);
   });
   registerLoopbackGuard(app, () => running.apiKeys);
   app.addHook('preClose', async () => {
@@ -163,8 +163,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return wantsAnthropicErrors(req) ? sendAnthropicError(reply, notFound) : sendApiError(reply, notFound);
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     metrics.requests.inc({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) });
+    done();
   });
 
   // liveness: 200 whenever the process serves

@@ -43,17 +43,17 @@ export function presentedKey(req: Pick<FastifyRequest, 'headers'>): string | und
 export function registerClientAuth(app: FastifyInstance, keys: () => readonly string[]): void {
   let current: readonly string[] | undefined;
   let matches: (presented: string) => boolean = () => false;
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', (req, _reply, done) => {
     const list = keys();
-    if (list.length === 0) return;
+    if (list.length === 0) return done();
     if (list !== current) {
       current = list;
       matches = apiKeyMatcher(list);
     }
     const key = presentedKey(req);
     if (key === undefined) {
-      throw new AuthenticationError('Missing API key. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>".');
+      return done(new AuthenticationError('Missing API key. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>".'));
     }
-    if (!matches(key)) throw new AuthenticationError();
+    done(matches(key) ? undefined : new AuthenticationError());
   });
 }

@@ -102,14 +102,15 @@ export function registerRequestLog(app: FastifyInstance, opts: RequestLogOptions
   const buffer = new RequestLogBuffer(opts.capacity);
   app.decorateRequest('trace', null as unknown as RequestTrace);
   app.decorateRequest('ttfbMs', null);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', (req, _reply, done) => {
     req.trace = newTrace();
+    done();
   });
-  app.addHook('onSend', async (req, reply, payload) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
     markFirstByte(req, reply);
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
     const t = req.trace;
@@ -137,6 +138,7 @@ export function registerRequestLog(app: FastifyInstance, opts: RequestLogOptions
     if (t.accountId !== undefined && t.model !== undefined) {
       opts.usage.record({ accountId: t.accountId, model: t.model, inputTokens: t.inputTokens, outputTokens: t.outputTokens, error: status >= 400 || t.failedMidStream === true });
     }
+    done();
   });
   return buffer;
 }
