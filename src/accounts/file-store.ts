@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { statSync, watch as fsWatch, type FSWatcher, type Stats } from 'node:fs';
 import { access, chmod, constants, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import type { Credential } from './credential.js';
 import { CredentialLockedError, parseCredentialFile, serializeCredential, type LockedMeta } from './credential-file.js';
 import { PLAIN, type StoreCrypto } from './store-cipher.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import { NotRegularFileError, readRegularFile } from '../util/regular-file.js';
+import { NotRegularFileError, readRegularFile, readRegularFileSync } from '../util/regular-file.js';
 import {
   breakLockIfUnchanged,
   DEFAULT_LOCK_FOREIGN_STALE_MS,
@@ -87,6 +87,23 @@ interface ScannedFile {
 }
 
 /** A file's identity for caching: size, mtime and inode (every atomic write makes a new inode). */
+/**
+ * How a scan reads the account files. The first scan (start-up: nothing is served yet, nothing
+ * waits on the event loop) reads them directly: a few syscalls per file instead of a thread-pool
+ * round trip and a promise per call (100 files: ~30 → ~5 ms). Later scans (hot discovery, a
+ * request's re-read) go through the thread pool so that a slow disk never stalls requests in
+ * flight. Same checks either way (readRegularFile).
+ */
+interface FileReads {
+  stat(file: string): Promise<Stats>;
+  read(file: string): Promise<string>;
+}
+const POOLED_READS: FileReads = { stat: (file) => stat(file), read: readRegularFile };
+const DIRECT_READS: FileReads = {
+  stat: async (file) => statSync(file),
+  read: async (file) => readRegularFileSync(file),
+};
+
 function statSignature(st: { size: number; mtimeMs: number; ino: number }): string {
   return `${st.size}:${st.mtimeMs}:${st.ino}`;
 }
@@ -133,6 +150,8 @@ export class FileAccountStore implements AccountStore {
   private lockDirReady = false;
   /** The directory's mode was checked (and tightened if others could access it). */
   private modeChecked = false;
+  /** A scan ran: the next ones read through the thread pool (see FileReads). */
+  private scannedOnce = false;
   private readonly onWarning: (message: string) => void;
 
   constructor(opts: FileAccountStoreOptions) {
@@ -198,10 +217,10 @@ export class FileAccountStore implements AccountStore {
   }
 
   /** One file, parsed (from the cache while its signature is unchanged); null when it is gone. */
-  private async readOne(file: string): Promise<ScannedFile | null> {
+  private async readOne(file: string, reads: FileReads = POOLED_READS): Promise<ScannedFile | null> {
     let signature: string;
     try {
-      const st = await stat(file);
+      const st = await reads.stat(file);
       if (st.isDirectory()) return null;
       if (!st.isFile()) return { file, reason: 'not a regular file (a FIFO, device or socket); it is never opened' };
       signature = statSignature(st);
@@ -213,7 +232,7 @@ export class FileAccountStore implements AccountStore {
     if (cached?.signature === signature) return copyOf(cached.result);
     let text: string;
     try {
-      text = await readRegularFile(file);
+      text = await reads.read(file);
     } catch (err) {
       if (err instanceof NotRegularFileError) return { file, reason: `${err.message}; it is never opened` };
       const code = (err as NodeJS.ErrnoException).code;
@@ -261,9 +280,11 @@ export class FileAccountStore implements AccountStore {
       .sort()
       .map((name) => path.join(this.dir, name));
     for (const file of files) present.add(file);
+    const reads = this.scannedOnce ? POOLED_READS : DIRECT_READS;
+    this.scannedOnce = true;
     // read SCAN_BATCH files at a time (start-up with many accounts waits for the disk once per batch, not once per file), in name order
     for (let i = 0; i < files.length; i += SCAN_BATCH) {
-      const batch = await Promise.all(files.slice(i, i + SCAN_BATCH).map((file) => this.readOne(file)));
+      const batch = await Promise.all(files.slice(i, i + SCAN_BATCH).map((file) => this.readOne(file, reads)));
       for (const one of batch) if (one) out.push(one);
     }
     for (const file of this.parsed.keys()) if (!present.has(file)) this.parsed.delete(file);

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /**
@@ -24,6 +24,18 @@ function kindOf(st: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDe
   if (st.isSocket()) return 'a socket';
   if (st.isDirectory()) return 'a directory';
   return 'not a regular file';
+}
+
+/** readRegularFile without the thread pool (the same checks), for reads nothing else waits on: a store's first scan at start-up. */
+export function readRegularFileSync(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new NotRegularFileError(file, kindOf(st));
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export async function readRegularFile(file: string): Promise<string> {

@@ -15,6 +15,7 @@ import { observeLock } from '../../src/accounts/lock-file.js';
 import { main } from '../../src/cli/main.js';
 import { captureContext } from '../helpers/cli-context.js';
 import { makeCredential } from './pool-helpers.js';
+import { NotRegularFileError, readRegularFile, readRegularFileSync } from '../../src/util/regular-file.js';
 
 /** Fails the test instead of hanging it. */
 function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
@@ -38,6 +39,29 @@ describe('a FIFO in the auth dir', () => {
     const listing = await within(3000, new FileAccountStore({ dir }).list(), 'list()');
     expect(listing.accounts.map((a) => a.credential.accountId)).toEqual(['acc-ok']);
     expect(listing.problems).toEqual([{ location: path.join(dir, 'codex-fifo.json'), reason: expect.stringMatching(/not a regular file/), kind: 'corrupt' }]);
+  });
+
+  it('is skipped by later scans too (they read through the thread pool, the first one directly)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cliproxy-fifo-later-'));
+    const store = new FileAccountStore({ dir });
+    await store.save(makeCredential({ accountId: 'acc-ok', now: Date.now() }));
+    expect((await store.list()).problems).toEqual([]);
+    mkfifo(path.join(dir, 'codex-fifo.json'));
+    const listing = await within(3000, store.list(), 'second list()');
+    expect(listing.accounts.map((a) => a.credential.accountId)).toEqual(['acc-ok']);
+    expect(listing.problems).toEqual([{ location: path.join(dir, 'codex-fifo.json'), reason: expect.stringMatching(/not a regular file/), kind: 'corrupt' }]);
+  });
+
+  it('readRegularFile and readRegularFileSync refuse one without waiting for a writer; a regular file is read', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cliproxy-fifo-read-'));
+    const fifo = path.join(dir, 'f');
+    mkfifo(fifo);
+    expect(() => readRegularFileSync(fifo)).toThrow(NotRegularFileError);
+    await expect(within(3000, readRegularFile(fifo), 'readRegularFile')).rejects.toThrow(/a FIFO/);
+    const file = path.join(dir, 'r.json');
+    writeFileSync(file, '{"é":1}');
+    expect(readRegularFileSync(file)).toBe('{"é":1}');
+    expect(await readRegularFile(file)).toBe('{"é":1}');
   });
 
   it('status --offline and login status finish', async () => {
