@@ -5,7 +5,7 @@
  * collectResponse); the upstream events come back through responses-to-messages. Everything thrown
  * from here happens before anything was sent to the client.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { claudeModelTarget, type ReasoningEffort } from '../translate/claude-models.js';
 import { parseCountTokensRequest, parseMessagesRequest, type MessagesRequest } from '../translate/messages-schema.js';
 import { messagesToResponses, type MessagesToResponsesResult } from '../translate/messages-to-responses.js';
@@ -40,7 +40,8 @@ export type MessagesOutcome =
     };
 
 export function newMessageId(): string {
-  return `msg_${randomBytes(12).toString('base64url')}`;
+  // randomUUID: see newCompletionId
+  return `msg_${randomUUID().replaceAll('-', '')}`;
 }
 
 interface Prepared {
