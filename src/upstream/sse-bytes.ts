@@ -3,20 +3,6 @@ import { eventFromMessage } from './sse.js';
 import type { ResponsesEvent } from './types.js';
 import { UpstreamFailure } from './types.js';
 
-/**
- * SSE framing straight on the bytes: the request path's one SSE parser (the streaming
- * translators, the /v1/responses pass-through, the non-streaming collector). Line ends are found
- * with Buffer.indexOf (native memchr) and data lines are kept as views of the chunks, decoded
- * only when the event is parsed. Nothing is decoded or copied for an event `wants` declines by
- * its `event:` name (the pass-through skips the deltas this way), and `raw` may take an event
- * from its bytes without any parse (the chat text deltas). The events it hands over are exactly
- * what SseEvents (eventsource-parser) gives: same framing rules (LF, CRLF or CR line ends,
- * comments, multi-line data, `event:` before or after `data:`, a last event without its blank
- * line at end()), same JSON parsing (eventFromMessage); see the property test.
- * eventsource-parser itself needs decoded text and materialises every data line, which is the
- * work this avoids. (One difference: in an event with two `event:` lines whose first name is
- * declined, the data read meanwhile is gone; the backend never sends two.)
- */
 /** What SseByteEvents hands the events to. */
 export interface SseConsumer {
   /** Whether an event of this `event:` name (undefined: none yet) is wanted; declined events are skipped undecoded. */
@@ -33,6 +19,20 @@ export interface SseConsumer {
   invalid?(failure: UpstreamFailure): void;
 }
 
+/**
+ * SSE framing straight on the bytes: the request path's one SSE parser (the streaming
+ * translators, the /v1/responses pass-through, the non-streaming collector). Line ends are found
+ * with Buffer.indexOf (native memchr) and data lines are kept as views of the chunks, decoded
+ * only when the event is parsed. Nothing is decoded or copied for an event `wants` declines by
+ * its `event:` name (the pass-through skips the deltas this way), and `raw` may take an event
+ * from its bytes without any parse (the chat text deltas). The events it hands over are exactly
+ * what SseEvents (eventsource-parser) gives: same framing rules (LF, CRLF or CR line ends,
+ * comments, multi-line data, `event:` before or after `data:`, a last event without its blank
+ * line at end()), same JSON parsing (eventFromMessage); see the property test.
+ * eventsource-parser itself needs decoded text and materialises every data line, which is the
+ * work this avoids. (One difference: in an event with two `event:` lines whose first name is
+ * declined, the data read meanwhile is gone; the backend never sends two.)
+ */
 export class SseByteEvents {
   /** The end of a line that did not end in the last chunk. */
   private partial: Buffer | undefined;
