@@ -62,6 +62,13 @@ function stringEnd(b: Buffer, i: number, end: number): number {
   return -1;
 }
 
+/** Like stringEnd, for a string without escapes; -1 at a backslash. */
+function plainStringEnd(b: Buffer, i: number, end: number): number {
+  i++;
+  while (i < end && PLAIN[b[i]!] === 1) i++;
+  return i < end && b[i] === QUOTE ? i + 1 : -1;
+}
+
 export function readTextDelta(b: Buffer): RawTextDelta | undefined {
   const end = b.length;
   let i = skipWs(b, 0, end);
@@ -80,7 +87,8 @@ export function readTextDelta(b: Buffer): RawTextDelta | undefined {
     i = skipWs(b, i, end);
     if (b[i] !== QUOTE) return undefined;
     const k0 = i + 1;
-    i = stringEnd(b, i, end);
+    // a key written with escapes (`"t\u0079pe"`) is another spelling of a key it reads: the ordinary path
+    i = plainStringEnd(b, i, end);
     if (i < 0) return undefined;
     const keyLength = i - 1 - k0;
     i = skipWs(b, i, end);

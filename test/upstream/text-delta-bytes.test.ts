@@ -36,6 +36,8 @@ interface Member {
   value: string;
   /** The value has nested content the reader hands to JSON.parse. */
   nested?: boolean;
+  /** The key is written with an escape (left to JSON.parse). */
+  escapedKey?: boolean;
 }
 
 const member: fc.Arbitrary<Member> = fc.oneof(
@@ -47,6 +49,8 @@ const member: fc.Arbitrary<Member> = fc.oneof(
   fc.record({ key: fc.constant('logprobs'), value: fc.constantFrom('[]', '[ ]', '{}') }),
   fc.record({ key: fc.constant('logprobs'), value: fc.constantFrom('[{"token":"a"}]', '[1,2]', '{"a":[]}'), nested: fc.constant(true) }),
   fc.record({ key: fc.constantFrom('sequence_number', 'obfuscation', 'x'), value: fc.oneof(number, fc.constantFrom('"abc"', 'false', 'null', '"\\u00e9"')) }),
+  // another spelling of a key it reads: JSON.parse takes it as that key
+  fc.record({ key: fc.constantFrom('t\\u0079pe', 'd\\u0065lta', 'item\\u005fid', 'x\\u0079'), value: fc.constantFrom('"x"', '"response.output_text.delta"', '7'), escapedKey: fc.constant(true) }),
 );
 
 function serialise(members: Member[], spaces: string[]): string {
@@ -81,7 +85,7 @@ describe('readTextDelta', () => {
         // the last of duplicate keys wins, as in JSON.parse
         const last = new Map(members.map((m) => [m.key, m]));
         const plain =
-          !members.some((m) => m.nested) &&
+          !members.some((m) => m.nested || m.escapedKey) &&
           !(last.get('item_id')?.value.includes('\\') ?? false) &&
           last.get('delta')?.value.startsWith('"') === true &&
           (last.get('type') === undefined || last.get('type')!.value === '"response.output_text.delta"');
@@ -116,6 +120,8 @@ describe('readTextDelta', () => {
     const bad = Buffer.concat([Buffer.from('{"type":"response.output_text.delta","delta":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
     expect(readTextDelta(bad)).toBeUndefined();
     expect(readTextDelta(Buffer.from('{"d\\u0065lta":"x"}'))).toBeUndefined();
+    expect(readTextDelta(Buffer.from('{"delta":"a","d\\u0065lta":"b"}'))).toBeUndefined();
+    expect(readTextDelta(Buffer.from('{"type":"response.output_text.delta","t\\u0079pe":"x","delta":"a"}'))).toBeUndefined();
     expect(readTextDelta(Buffer.from('{"type":"response.completed","delta":"x"}'))).toBeUndefined();
     expect(readTextDelta(Buffer.from('{"type":"response.output_text.delta"}'))).toBeUndefined();
     expect(readTextDelta(Buffer.from('[DONE]'))).toBeUndefined();
