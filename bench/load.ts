@@ -11,6 +11,7 @@
  * - burst: `n` requests with `concurrency` workers; prints one record per request
  *   `{ status, at, retryAfter }` (at = ms since the burst started, when the answer ended).
  */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Agent, Pool, type Dispatcher } from 'undici';
 
@@ -21,7 +22,7 @@ interface Target {
   body: string;
 }
 type Args =
-  | ({ mode: 'closed'; concurrency: number; warmupMs: number; durationMs: number; expect: string } & Target)
+  | ({ mode: 'closed'; concurrency: number; warmupMs: number; durationMs: number; expect: string; cpuPids?: Record<string, number[]> } & Target)
   | ({ mode: 'hold'; n: number } & Target)
   | ({ mode: 'burst'; n: number; concurrency: number } & Target);
 
@@ -66,6 +67,25 @@ async function once(d: Dispatcher, t: Target, expect: string | undefined): Promi
   return { status: res.statusCode, ttfb, latency, ok: res.statusCode === 200 && seen, retryAfter: typeof ra === 'string' ? ra : undefined };
 }
 
+/** CPU time (user + system, ms) the processes `pids` used so far, from /proc/<pid>/stat; undefined where there is no /proc. */
+function cpuMs(pids: readonly number[]): number | undefined {
+  let ticks = 0;
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    } catch {
+      return undefined;
+    }
+    // the fields after the command name (which may hold spaces) in parentheses; utime and stime are the 14th and 15th
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+/** USER_HZ: 100 on every Linux build that matters (sysconf(_SC_CLK_TCK)). */
+const CLOCK_TICKS = 100;
+
 async function closed(a: Extract<Args, { mode: 'closed' }>): Promise<void> {
   const pool = new Pool(a.url, { connections: a.concurrency, keepAliveTimeout: 60_000, pipelining: 1 });
   const latencies: number[] = [];
@@ -74,6 +94,14 @@ async function closed(a: Extract<Args, { mode: 'closed' }>): Promise<void> {
   const start = performance.now();
   const measureFrom = start + a.warmupMs;
   const end = measureFrom + a.durationMs;
+  // each watched process's CPU time over the measured window (from its start to the last answer)
+  const cpuNames = Object.keys(a.cpuPids ?? {}).filter((n) => a.cpuPids![n]!.length > 0);
+  let cpuAtStart: Array<number | undefined> = [];
+  let clientAtStart = process.cpuUsage();
+  const cpuTimer = setTimeout(() => {
+    cpuAtStart = cpuNames.map((n) => cpuMs(a.cpuPids![n]!));
+    clientAtStart = process.cpuUsage();
+  }, a.warmupMs);
   let firstError: string | undefined;
   const worker = async () => {
     while (performance.now() < end) {
@@ -96,6 +124,18 @@ async function closed(a: Extract<Args, { mode: 'closed' }>): Promise<void> {
   };
   await Promise.all(Array.from({ length: a.concurrency }, worker));
   const elapsed = performance.now() - measureFrom;
+  clearTimeout(cpuTimer);
+  // CPU µs per measured request, per watched process
+  const cpuUsPerRequest: Record<string, number> = {};
+  cpuNames.forEach((n, i) => {
+    const now = cpuMs(a.cpuPids![n]!);
+    const then = cpuAtStart[i];
+    if (now !== undefined && then !== undefined && latencies.length > 0) cpuUsPerRequest[n] = Math.round(((now - then) * 1000) / latencies.length);
+  });
+  if (cpuNames.length && latencies.length > 0) {
+    const client = process.cpuUsage(clientAtStart);
+    cpuUsPerRequest['client'] = Math.round((client.user + client.system) / latencies.length);
+  }
   latencies.sort((x, y) => x - y);
   ttfbs.sort((x, y) => x - y);
   const mean = latencies.reduce((s, x) => s + x, 0) / Math.max(1, latencies.length);
@@ -107,6 +147,7 @@ async function closed(a: Extract<Args, { mode: 'closed' }>): Promise<void> {
       rps: round((latencies.length / elapsed) * 1000),
       latency: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), mean: round(mean) },
       ttfb: { p50: round(percentile(ttfbs, 50)), p99: round(percentile(ttfbs, 99)) },
+      cpuUsPerRequest: cpuNames.length ? cpuUsPerRequest : undefined,
     })}\n`,
   );
   await pool.close();

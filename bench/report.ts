@@ -13,6 +13,8 @@ export interface Cell {
   rps: number;
   latency: { p50: number; p99: number; mean: number };
   ttfb: { p50: number; p99: number };
+  /** CPU time (user + system) per request over the measured window: the proxy's (absent for direct), the upstream's and the load generator's; absent without /proc. */
+  cpuUsPerRequest?: { proxy?: number; upstream?: number; client?: number };
 }
 
 export interface BenchResults {
@@ -106,15 +108,15 @@ export function markdownReport(r: BenchResults, pngName: string): string {
   lines.push(`cliproxy ${r.cliproxy}, Node ${r.node}, ${r.machine}. Upstream: the sandbox with zero delay; load generator, upstream and each proxy in separate processes; closed-loop clients, ${(r.rounds ?? 1) > 1 ? `${r.rounds} rounds of ${r.durationMs / 1000} s per path (every path once per round; each cell is its median round)` : `${r.durationMs / 1000} s per cell`} after a warm-up${r.quick ? ' (--quick)' : ''}. nginx: ${r.nginx}.`);
   lines.push('');
   if (r.cells.length) {
-    lines.push(`Ratios are req/s ÷ ${ref} at the same size and concurrency; "added" is the p50 (and time-to-first-byte) difference to the sandbox direct.`);
+    lines.push(`Ratios are req/s ÷ ${ref} at the same size and concurrency; "added" is the p50 (and time-to-first-byte) difference to the sandbox direct; "proxy CPU" is the CPU time (user + system, from /proc) the proxy's processes used per request in the measured window, which moves far less with the machine's noise than req/s.`);
     lines.push('');
     const sizes = [...new Set(r.cells.map((c) => c.tokens))];
     const concs = [...new Set(r.cells.map((c) => c.concurrency))];
     for (const tokens of sizes) {
       lines.push(`## ${tokens} token${tokens === 1 ? '' : 's'} per answer`);
       lines.push('');
-      lines.push(`| c | path | req/s | ÷ ${ref} | p50 ms | p99 ms | TTFB p50 ms | added p50 ms | added TTFB ms | errors |`);
-      lines.push('|---|---|---|---|---|---|---|---|---|---|');
+      lines.push(`| c | path | req/s | ÷ ${ref} | p50 ms | p99 ms | TTFB p50 ms | added p50 ms | added TTFB ms | proxy CPU µs/req | errors |`);
+      lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
       for (const c of concs) {
         const base = find(r, ref, tokens, c);
         const direct = find(r, 'direct', tokens, c);
@@ -122,7 +124,7 @@ export function markdownReport(r: BenchResults, pngName: string): string {
           const cell = find(r, p, tokens, c);
           if (!cell) continue;
           lines.push(
-            `| ${c} | ${p} | ${cell.rps.toFixed(0)} | ${base ? f2(cell.rps / base.rps) : '–'} | ${f2(cell.latency.p50)} | ${f2(cell.latency.p99)} | ${f2(cell.ttfb.p50)} | ${direct ? signed(cell.latency.p50 - direct.latency.p50) : '–'} | ${direct ? signed(cell.ttfb.p50 - direct.ttfb.p50) : '–'} | ${cell.errors} |`,
+            `| ${c} | ${p} | ${cell.rps.toFixed(0)} | ${base ? f2(cell.rps / base.rps) : '–'} | ${f2(cell.latency.p50)} | ${f2(cell.latency.p99)} | ${f2(cell.ttfb.p50)} | ${direct ? signed(cell.latency.p50 - direct.latency.p50) : '–'} | ${direct ? signed(cell.ttfb.p50 - direct.ttfb.p50) : '–'} | ${cell.cpuUsPerRequest?.proxy ?? '–'} | ${cell.errors} |`,
           );
         }
       }

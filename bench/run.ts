@@ -277,7 +277,16 @@ function nginxOnPath(): string | undefined {
   return r.status === 0 && p ? p : undefined;
 }
 
-async function startNginx(bin: string, upstreamUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
+/** A process's children, from /proc (none where there is no /proc). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function startNginx(bin: string, upstreamUrl: string): Promise<{ url: string; pids(): number[]; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cliproxy-bench-nginx-'));
   const port = 20000 + Math.floor(Math.random() * 20000);
   const up = new URL(upstreamUrl);
@@ -321,6 +330,8 @@ http {
   }
   return {
     url: `http://127.0.0.1:${port}`,
+    // the master and its worker (for the CPU figures)
+    pids: () => [proc.pid!, ...childPids(proc.pid!)],
     stop: () =>
       new Promise<void>((resolve) => {
         proc.once('exit', () => {
@@ -380,12 +391,13 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
   const nginx = nginxBin ? await startNginx(nginxBin, upstream.url) : undefined;
   results.nginx = nginxBin ? `${nginxBin} (${spawnSync(nginxBin, ['-v'], { encoding: 'utf8' }).stderr.trim()})` : 'absent (not on PATH): ratios are to the bare pipe';
   const backendPath = `${new URL(upstream.baseUrl).pathname}/responses`;
-  const targets: Array<{ name: PathName; url: string; path: string; headers: Record<string, string>; body: (t: number) => string; expect: string }> = [
-    { name: 'direct', url: upstream.url, path: backendPath, headers: backendHeaders(account), body: responsesBody, expect: 'response.completed' },
-    ...(nginx ? [{ name: 'nginx' as const, url: nginx.url, path: backendPath, headers: backendHeaders(account), body: responsesBody, expect: 'response.completed' }] : []),
-    { name: 'pipe', url: pipe.ready['url'] as string, path: backendPath, headers: backendHeaders(account), body: responsesBody, expect: 'response.completed' },
-    { name: 'responses', url: proxy.url, path: '/v1/responses', headers: CLIENT_HEADERS, body: responsesBody, expect: 'response.completed' },
-    { name: 'chat', url: proxy.url, path: '/v1/chat/completions', headers: CLIENT_HEADERS, body: chatBody, expect: '[DONE]' },
+  // `pids`: the processes between client and upstream (none for direct), whose CPU time per request is reported
+  const targets: Array<{ name: PathName; url: string; path: string; headers: Record<string, string>; body: (t: number) => string; expect: string; pids: () => number[] }> = [
+    { name: 'direct', url: upstream.url, path: backendPath, headers: backendHeaders(account), body: responsesBody, expect: 'response.completed', pids: () => [] },
+    ...(nginx ? [{ name: 'nginx' as const, url: nginx.url, path: backendPath, headers: backendHeaders(account), body: responsesBody, expect: 'response.completed', pids: nginx.pids }] : []),
+    { name: 'pipe', url: pipe.ready['url'] as string, path: backendPath, headers: backendHeaders(account), body: responsesBody, expect: 'response.completed', pids: () => [pipe.proc.pid!] },
+    { name: 'responses', url: proxy.url, path: '/v1/responses', headers: CLIENT_HEADERS, body: responsesBody, expect: 'response.completed', pids: () => [proxy.pid] },
+    { name: 'chat', url: proxy.url, path: '/v1/chat/completions', headers: CLIENT_HEADERS, body: chatBody, expect: '[DONE]', pids: () => [proxy.pid] },
   ];
   const tokenSizes = o.tokens ?? (o.quick ? [1, 200] : [1, 200, 1000]);
   const concurrencies = o.concurrency ?? (o.quick ? [1, 16] : [1, 16, 64]);
@@ -408,11 +420,12 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
               warmupMs: o.quick ? 300 : round === 0 ? 1000 : 300,
               durationMs: o.durationMs,
               expect: t.expect,
+              cpuPids: { proxy: t.pids(), upstream: [upstream.child.proc.pid!] },
             });
             const cell = { path: t.name, tokens, concurrency, ...(r as Omit<Cell, 'path' | 'tokens' | 'concurrency'>) };
             rounds.set(t.name, [...(rounds.get(t.name) ?? []), cell]);
             process.stderr.write(
-              `  ${String(tokens).padStart(4)} tok  c=${String(concurrency).padStart(2)}  ${t.name.padEnd(9)} ${String(cell.rps).padStart(8)} req/s  p50 ${ms(cell.latency.p50)}  p99 ${ms(cell.latency.p99)}  ttfb ${ms(cell.ttfb.p50)}${cell.errors ? `  errors ${cell.errors} (${String(cell.firstError)})` : ''}${o.rounds > 1 ? `  (round ${round + 1})` : ''}\n`,
+              `  ${String(tokens).padStart(4)} tok  c=${String(concurrency).padStart(2)}  ${t.name.padEnd(9)} ${String(cell.rps).padStart(8)} req/s  p50 ${ms(cell.latency.p50)}  p99 ${ms(cell.latency.p99)}  ttfb ${ms(cell.ttfb.p50)}${cell.cpuUsPerRequest?.proxy !== undefined ? `  cpu ${cell.cpuUsPerRequest.proxy} µs/req (upstream ${cell.cpuUsPerRequest.upstream}, client ${cell.cpuUsPerRequest.client})` : ''}${cell.errors ? `  errors ${cell.errors} (${String(cell.firstError)})` : ''}${o.rounds > 1 ? `  (round ${round + 1})` : ''}\n`,
             );
           }
         }
