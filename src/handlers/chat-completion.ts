@@ -9,7 +9,8 @@ import { parseChatCompletionRequest } from '../translate/chat-schema.js';
 import { chatToResponses, usesLegacyFunctions } from '../translate/chat-to-responses.js';
 import { ChatChunkSse, acceptRawTextDelta, chatChunksForEvent, textDeltaPartKey, chatErrorChunk, createChatStreamState, finishChatStream, roleChunk, type ChatStreamState } from '../translate/responses-to-chat.js';
 import { chatCompletionFromEvents, type ChatCompletion } from '../translate/responses-to-chat-completion.js';
-import { readTextDelta, type RawTextDelta } from '../upstream/text-delta-bytes.js';
+import { readTextDelta, type DeltaSpans } from '../upstream/text-delta-bytes.js';
+import { TextDeltaTemplate } from '../upstream/text-delta-template.js';
 import type { ResponsesEvent } from '../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { KEEP_ALIVE_INTERVAL_MS } from './keep-alive.js';
@@ -76,6 +77,12 @@ async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOpt
 }
 
 const DONE = 'data: [DONE]\n\n';
+/**
+ * Templates one stream may make (one per part, normally): an upstream that writes its deltas
+ * differently each time would make one per delta, for nothing; past this many, deltas are read
+ * the ordinary way.
+ */
+const MAX_TEMPLATES = 64;
 /** An SSE comment: ignored by every SSE parser, but it keeps idle-timeout proxies from cutting the stream. */
 const KEEP_ALIVE_COMMENT = ': keep-alive\n\n';
 const CHAT_KEEP_ALIVE = { everyMs: KEEP_ALIVE_INTERVAL_MS, output: () => KEEP_ALIVE_COMMENT };
@@ -85,8 +92,8 @@ function sseData(chunk: object): string {
 }
 
 /**
- * Responses SSE bytes → chat.completion.chunk SSE text: one parse per upstream event, the
- * chunks serialised from the stream's template, one string out per upstream chunk. The role
+ * Responses SSE bytes → chat.completion.chunk SSE text: one parse per upstream event (none for
+ * the text deltas, written from their bytes), the chunks serialised from the stream's template. The role
  * chunk goes first, as soon as the stream is committed (whatever the model does first); while
  * the backend is silent (long reasoning) a keep-alive comment every KEEP_ALIVE_INTERVAL_MS.
  */
@@ -108,37 +115,57 @@ class ChatSseTranslator extends EventsToText implements StreamTranslator {
     return out;
   }
 
+  /**
+   * The current part's text deltas as the upstream writes them, made from the last delta read the
+   * ordinary way: the deltas that follow match it byte for byte but for their values, and go out
+   * without being read key by key (translateEvent, and translateRaw for an event split between
+   * two chunks).
+   */
+  private template: TextDeltaTemplate | undefined;
+  private templatesMade = 0;
+
+  /** A whole text delta event at an event boundary that matches the template: its chunk goes out from the bytes. */
+  protected override translateEvent(buf: Buffer, pos: number): number {
+    const template = this.template;
+    if (template === undefined) return -1;
+    const next = template.matchEvent(buf, pos);
+    return next >= 0 && this.sendTemplated(buf, template) ? next : -1;
+  }
+
   /** Text deltas (nearly every event of an answer) go out from the upstream's bytes: the delta's JSON literal between the chunk's fixed parts. */
   protected override translateRaw(name: string | undefined, data: Buffer): boolean {
     if (name !== 'response.output_text.delta') return false;
-    const delta = readTextDelta(data);
+    const template = this.template;
+    if (template !== undefined && template.matchData(data)) return this.sendTemplated(data, template);
+    const makeTemplate = this.templatesMade < MAX_TEMPLATES;
+    const spans: DeltaSpans | undefined = makeTemplate ? { spans: [], duplicateKey: false } : undefined;
+    const delta = readTextDelta(data, spans);
     if (!delta) return false;
-    if (!acceptRawTextDelta(this.state, this.partKey(data, delta), delta.empty)) return false;
+    const key = textDeltaPartKey(delta.itemIdStart < 0 ? undefined : data.toString('utf8', delta.itemIdStart, delta.itemIdEnd), delta.outputIndex, delta.contentIndex);
+    if (!acceptRawTextDelta(this.state, key, delta.empty)) return false;
     if (!delta.empty) {
-      this.send(this.sse.contentPrefix);
-      this.send(delta.literal);
-      this.send(this.sse.contentSuffix);
+      const out = this.out!;
+      out.addBytes(this.sse.contentPrefix);
+      out.addBytes(delta.literal);
+      out.addBytes(this.sse.contentSuffix);
+    }
+    if (spans && TextDeltaTemplate.usable(spans)) {
+      this.template = new TextDeltaTemplate(data, spans, key);
+      this.templatesMade++;
     }
     return true;
   }
 
-  /** The last delta's item id bytes and part key: consecutive deltas of one part (all of them, nearly) decode nothing. */
-  private lastItemId: Buffer | undefined;
-  private lastKey = '';
-  private lastOutputIndex: number | undefined;
-  private lastContentIndex: number | undefined;
-
-  private partKey(data: Buffer, d: RawTextDelta): string {
-    const id = d.itemIdStart < 0 ? undefined : data.subarray(d.itemIdStart, d.itemIdEnd);
-    const same =
-      d.contentIndex === this.lastContentIndex &&
-      (id === undefined ? this.lastItemId === undefined && d.outputIndex === this.lastOutputIndex : this.lastItemId !== undefined && id.equals(this.lastItemId));
-    if (same && this.lastKey !== '') return this.lastKey;
-    this.lastItemId = id === undefined ? undefined : Buffer.from(id);
-    this.lastOutputIndex = d.outputIndex;
-    this.lastContentIndex = d.contentIndex;
-    this.lastKey = textDeltaPartKey(id?.toString('utf8'), d.outputIndex, d.contentIndex);
-    return this.lastKey;
+  /** The chunk for the delta the template just matched in `buf`; false (nothing sent) when the event must take the ordinary path. */
+  private sendTemplated(buf: Buffer, template: TextDeltaTemplate): boolean {
+    if (!acceptRawTextDelta(this.state, template.key, template.empty)) return false;
+    if (!template.empty) {
+      const out = this.out!;
+      out.addBytes(this.sse.contentPrefix);
+      out.addRange(buf, template.literalStart, template.literalEnd);
+      out.addBytes(this.sse.contentSuffix);
+    }
+    return true;
   }
 
   closing(): Output {

@@ -15,6 +15,7 @@ import type { ResponsesEvent, UpstreamFailure } from '../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf, upstreamSessionId } from './session.js';
 import { ProgressTracker, collectResponse, type MidStreamFailure } from './upstream-events.js';
+import type { OutputBuilder } from './output-builder.js';
 import { openPumped, type Output, type StreamTranslator, type StreamBody } from './upstream-pump.js';
 
 export type ResponsesOutcome =
@@ -47,15 +48,14 @@ class PassThroughWatcher extends ProgressTracker implements StreamTranslator, Ss
   /** SseConsumer: the bytes pass through untouched, so an event we cannot read is the client's to judge. */
   invalid(): void {}
 
-  feed(chunk: Buffer): Output {
+  feed(chunk: Buffer, out: OutputBuilder): void {
     if (!this.ended) this.frames.feed(chunk);
     if (chunk.length > 0) this.atEventBoundary = endsWithBlankLine(chunk);
-    return chunk;
+    out.addBytes(chunk);
   }
 
-  endOfBody(): Output {
+  endOfBody(): void {
     // no flush: an event without its blank line never reached the client as an event either
-    return '';
   }
 
   /**

@@ -15,7 +15,8 @@ import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../up
 import { abortError } from '../util/clock.js';
 import { scrubText } from '../util/redact.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
-import { joinOutput, openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
+import type { OutputBuilder } from './output-builder.js';
+import { openPumped, type Output, type StreamTranslator } from './upstream-pump.js';
 
 /** Events that come before any output; an attempt is not committed until something past them arrived. */
 export const PRELUDE_EVENTS: ReadonlySet<string> = new Set(['response.created', 'response.in_progress', 'response.queued']);
@@ -156,14 +157,16 @@ export abstract class ProgressTracker {
 
 /**
  * A translator that turns each upstream event into output for the client: every event framed
- * on the bytes and parsed once, followed (track), handed to `translate`; what one upstream chunk
- * produced goes out together. A subclass may take some events from their raw bytes instead
- * (`translateRaw`, the chat text deltas), skipping the parse.
+ * on the bytes and parsed once, followed (track), handed to `translate`; what it produces goes
+ * straight into the turn's OutputBuilder. A subclass may take some events from their bytes
+ * instead (`translateRaw`: an event's one-line data before it is parsed; `translateEvent`: a
+ * whole event at an event boundary, framing included), skipping the parse: the chat text deltas.
  */
 export abstract class EventsToText extends ProgressTracker implements SseConsumer {
   readonly failedInBand: UpstreamFailure | undefined = undefined;
-  private readonly parts: Output[] = [];
   private readonly frames = new SseByteEvents(this);
+  /** The builder of the chunk being fed (set for the length of feed/endOfBody only). */
+  protected out: OutputBuilder | undefined;
 
   /** SseConsumer: every event is read. */
   wants(): boolean {
@@ -174,8 +177,7 @@ export abstract class EventsToText extends ProgressTracker implements SseConsume
   event(ev: ResponsesEvent): void {
     if (this.ended) return;
     this.track(ev);
-    const text = this.translate(ev);
-    if (text.length > 0) this.parts.push(text);
+    this.out!.addText(this.translate(ev));
   }
 
   /** SseConsumer: past the first content event, a one-line event may be translated from its bytes. */
@@ -183,40 +185,48 @@ export abstract class EventsToText extends ProgressTracker implements SseConsume
     return !this.ended && this.started && this.translateRaw(name, data);
   }
 
+  /** SseConsumer: past the first content event, a whole event may be translated from its bytes. */
+  matchEvent(buf: Buffer, pos: number): number {
+    return !this.ended && this.started ? this.translateEvent(buf, pos) : -1;
+  }
+
   /** The text for one event (may throw UpstreamFailure, e.g. on response.failed). */
   protected abstract translate(ev: ResponsesEvent): string;
 
   /**
    * Offered each event past the first content event whose data is one line, before it is parsed:
-   * true when it was handled from the bytes (its output given to `send`), false to have it
-   * parsed and translated. None by default.
+   * true when it was handled from the bytes (its output added to `out`), false to have it parsed
+   * and translated. None by default.
    */
   protected translateRaw(_name: string | undefined, _data: Buffer): boolean {
     return false;
   }
 
-  /** Output of translateRaw. */
-  protected send(part: Output): void {
-    this.parts.push(part);
+  /**
+   * Offered each event past the first content event at an event boundary, as bytes (buf[pos] on):
+   * the index after the event when it was handled from them (its output added to `out`), -1 to
+   * have it framed and handed over as usual. None by default.
+   */
+  protected translateEvent(_buf: Buffer, _pos: number): number {
+    return -1;
   }
 
-  feed(chunk: Buffer): Output {
-    this.frames.feed(chunk);
-    return this.takeOutput();
+  feed(chunk: Buffer, out: OutputBuilder): void {
+    this.out = out;
+    try {
+      this.frames.feed(chunk);
+    } finally {
+      this.out = undefined;
+    }
   }
 
-  endOfBody(): Output {
-    this.frames.end();
-    return this.takeOutput();
-  }
-
-  /** What the chunk produced, as one; the array is reused (see UpstreamPump.flush). */
-  private takeOutput(): Output {
-    const parts = this.parts;
-    if (parts.length === 0) return '';
-    const out = joinOutput(parts);
-    parts.length = 0;
-    return out;
+  endOfBody(out: OutputBuilder): void {
+    this.out = out;
+    try {
+      this.frames.end();
+    } finally {
+      this.out = undefined;
+    }
   }
 }
 
@@ -226,14 +236,12 @@ class EventCollector extends ProgressTracker implements StreamTranslator, SseCon
   readonly failedInBand = undefined;
   private readonly frames = new SseByteEvents(this);
 
-  feed(chunk: Buffer): Output {
+  feed(chunk: Buffer): void {
     this.frames.feed(chunk);
-    return '';
   }
 
-  endOfBody(): Output {
+  endOfBody(): void {
     this.frames.end();
-    return '';
   }
 
   wants(): boolean {

@@ -22,25 +22,17 @@ import type { ApiError } from '../errors.js';
 import type { RequestTrace } from '../server/request-log.js';
 import { UpstreamFailure, type UpstreamReader, type UpstreamSink, type UpstreamStream } from '../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
+import { OutputBuilder } from './output-builder.js';
 import { asUpstreamFailure, midStreamFailure, reportFailure, startAttempt, type MidStreamFailure, type StartedAttempt } from './upstream-events.js';
 
 export type Output = string | Uint8Array;
 
-/** Output parts as one: a string when all are strings, else the bytes of all. */
-export function joinOutput(parts: readonly Output[]): Output {
-  if (parts.length === 1) return parts[0]!;
-  let allText = true;
-  for (const p of parts) if (typeof p !== 'string') allText = false;
-  if (allText) return parts.join('');
-  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
-}
-
 /** What a request does with the upstream's SSE bytes; one instance per attempt. */
 export interface StreamTranslator {
-  /** One upstream chunk in; what to send for it out ('' for nothing). Throws for an invalid or failure event it cannot pass on. */
-  feed(chunk: Buffer): Output;
-  /** The body ended: what to send for a last event that lacked its blank line (may set `ended`, may throw). */
-  endOfBody(): Output;
+  /** One upstream chunk in; what to send for it goes into `out`. Throws for an invalid or failure event it cannot pass on. */
+  feed(chunk: Buffer, out: OutputBuilder): void;
+  /** The body ended: what to send for a last event that lacked its blank line goes into `out` (may set `ended`, may throw). */
+  endOfBody(out: OutputBuilder): void;
   /** A content event (past the prelude) arrived: the attempt can be committed. */
   readonly started: boolean;
   /** The terminal event arrived. */
@@ -91,9 +83,9 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
   private readonly stream: UpstreamStream;
   private readonly reader: UpstreamReader;
   private phase: Phase = 'reading';
-  private head: Output[] = [];
-  /** Output of the current event-loop turn, not pushed yet (see emit). */
-  private readonly pending: Output[] = [];
+  /** Output not written yet: before pipeTo, what the attempt produced until its commit; after it, the current event-loop turn's (see flush). */
+  private readonly output = new OutputBuilder();
+  private flushScheduled = false;
   /** Where the committed answer goes (set by pipeTo). */
   private out: Writable | undefined;
   private attempt: Attempt<unknown> | undefined;
@@ -150,8 +142,7 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
       this.lastData = this.deps.clock.now();
       this.armKeepAlive(this.translator.keepAlive.everyMs);
     }
-    for (const o of this.head) this.emit(o);
-    this.head = [];
+    this.scheduleFlush();
     if (this.phase === 'ended') this.complete();
     else if (this.phase === 'failed') this.endWithFailure();
   }
@@ -198,14 +189,15 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
   data(chunk: Buffer): void {
     if (this.phase !== 'reading') return;
     if (this.cancelKeepAlive) this.lastData = this.deps.clock.now();
-    let o: Output;
     try {
-      o = this.translator.feed(chunk);
+      this.translator.feed(chunk, this.output);
     } catch (err) {
       this.fail(err);
       return;
+    } finally {
+      // what the chunk produced before a failure goes out too (before the failure's ending)
+      this.scheduleFlush();
     }
-    this.emit(o);
     if (this.translator.ended) {
       this.phase = 'ended';
       if (this.translator.cut) this.cancelUpstream();
@@ -224,10 +216,12 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
   end(): void {
     if (this.phase !== 'reading') return;
     try {
-      this.emit(this.translator.endOfBody());
+      this.translator.endOfBody(this.output);
     } catch (err) {
       this.fail(err);
       return;
+    } finally {
+      this.scheduleFlush();
     }
     if (!this.translator.ended) {
       this.fail(new UpstreamFailure('stream_closed', 'stream closed before response.completed', { code: 'stream_closed' }));
@@ -269,38 +263,32 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
     w?.resolve();
   }
 
-  /**
-   * Queues output for the client. What arrives within one turn of the event loop (undici hands
-   * over every HTTP chunk of one socket read in a row) goes out as one push, so as one socket
-   * write: one write per upstream read instead of one per event.
-   */
+  /** Queues output for the client (see flush). */
   private emit(o: Output): void {
-    if (o.length === 0) return;
-    if (!this.out) {
-      this.head.push(o);
-      return;
-    }
-    this.pending.push(o);
+    this.output.add(o);
+    this.scheduleFlush();
+  }
+
+  /**
+   * Output goes out once per turn of the event loop: undici hands over every HTTP chunk of one
+   * socket read in a row, and what they produce is written as one chunk, so as one socket write
+   * (one write per upstream read instead of one per event). Before pipeTo it is only kept.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || !this.out || this.output.isEmpty) return;
+    this.flushScheduled = true;
     // a promise reaction rather than queueMicrotask, which makes an AsyncResource per call
-    if (this.pending.length === 1) void RESOLVED.then(this.flushSoon);
+    void RESOLVED.then(this.flushSoon);
   }
 
   private readonly flushSoon = () => this.flush();
 
-  /**
-   * Writes what is queued as one chunk. The queue array is reused (emptied, not replaced): a new
-   * array per flush would be referenced by the pump until the next event, seconds later on a
-   * slow stream, long enough to be promoted to the old generation and left there as garbage.
-   */
+  /** Writes what is queued as one chunk. */
   private flush(): void {
-    const parts = this.pending;
-    if (parts.length === 0) return;
-    if (!this.out || this.out.destroyed) {
-      parts.length = 0;
-      return;
-    }
-    const out = joinOutput(parts);
-    parts.length = 0;
+    this.flushScheduled = false;
+    if (this.output.isEmpty) return;
+    const out = this.output.take();
+    if (!this.out || this.out.destroyed) return;
     if (!this.out.write(out) && this.phase === 'reading') this.reader.pause();
   }
 

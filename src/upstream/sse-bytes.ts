@@ -17,6 +17,15 @@ export interface SseConsumer {
   raw?(eventName: string | undefined, data: Buffer): boolean;
   /** An event that is not a JSON object with a type (thrown from feed() when absent). */
   invalid?(failure: UpstreamFailure): void;
+  /**
+   * Offered at every event boundary (no field of the next event read yet): the consumer may take
+   * the whole event that starts at buf[pos] straight from the bytes, framing and all, and returns
+   * the index just after its blank line; or -1 to have it framed and handed over as usual. Taking
+   * it must have the effect handing it over would have had (the chat text deltas, matched against
+   * a template: TextDeltaTemplate). An event cut by the chunk's end is never offered whole; it
+   * takes the ordinary path.
+   */
+  matchEvent?(buf: Buffer, pos: number): number;
 }
 
 /**
@@ -44,9 +53,14 @@ export class SseByteEvents {
   private hasData = false;
   /** Data lines of the current event were skipped (its name was known and declined). */
   private skipped = false;
+  /** No line of the next event was read yet (matchEvent may be offered). */
+  private boundary = true;
+  private readonly matches: boolean;
 
   /** `consumer` is usually the translator itself (its methods, no closures per stream). */
-  constructor(private readonly consumer: SseConsumer) {}
+  constructor(private readonly consumer: SseConsumer) {
+    this.matches = consumer.matchEvent !== undefined;
+  }
 
   feed(chunk: Buffer): void {
     let buf = chunk;
@@ -62,6 +76,13 @@ export class SseByteEvents {
     }
     const hasCr = buf.indexOf(CR, pos) !== -1;
     while (pos < buf.length) {
+      if (this.boundary && this.matches) {
+        const next = this.consumer.matchEvent!(buf, pos);
+        if (next > pos) {
+          pos = next;
+          continue;
+        }
+      }
       let eol = buf.indexOf(LF, pos);
       if (hasCr) {
         const cr = buf.indexOf(CR, pos);
@@ -97,6 +118,7 @@ export class SseByteEvents {
       this.dispatch();
       return;
     }
+    this.boundary = false;
     if (buf[start] === COLON) return; // a comment
     let colon = buf.indexOf(COLON, start);
     if (colon === -1 || colon > end) colon = end;
@@ -133,6 +155,7 @@ export class SseByteEvents {
 
   private dispatch(): void {
     const { name, data, hasData, skipped } = this;
+    this.boundary = true;
     this.name = undefined;
     this.hasData = false;
     this.skipped = false;

@@ -47,7 +47,7 @@ const PLUS = 0x2b;
 const DOT = 0x2e;
 
 /** The index after the closing quote of the JSON string that starts at b[i], or -1 when it is not a valid one. */
-function stringEnd(b: Buffer, i: number, end: number): number {
+export function stringEnd(b: Buffer, i: number, end: number): number {
   i++;
   while (i < end) {
     const c = b[i]!;
@@ -62,6 +62,22 @@ function stringEnd(b: Buffer, i: number, end: number): number {
   return -1;
 }
 
+/**
+ * Where, in an accepted event's data, the values are that may differ from one delta event of a
+ * part to the next (TextDeltaTemplate): `[start, end, kind]` per value, in order. The delta
+ * (DELTA_SPAN), and each string or number value of a key the reader does not read
+ * (sequence_number, obfuscation, …); everything else (type, item_id, the indexes, other literals,
+ * the punctuation and whitespace) must stay byte for byte the same.
+ */
+export interface DeltaSpans {
+  spans: number[];
+  /** One of the keys the reader reads came twice: no template (which one counts is not a position). */
+  duplicateKey: boolean;
+}
+export const NUMBER_SPAN = 0;
+export const STRING_SPAN = 1;
+export const DELTA_SPAN = 2;
+
 /** Like stringEnd, for a string without escapes; -1 at a backslash. */
 function plainStringEnd(b: Buffer, i: number, end: number): number {
   i++;
@@ -69,7 +85,7 @@ function plainStringEnd(b: Buffer, i: number, end: number): number {
   return i < end && b[i] === QUOTE ? i + 1 : -1;
 }
 
-export function readTextDelta(b: Buffer): RawTextDelta | undefined {
+export function readTextDelta(b: Buffer, spans?: DeltaSpans): RawTextDelta | undefined {
   const end = b.length;
   let i = skipWs(b, 0, end);
   if (b[i] !== LBRACE) return undefined;
@@ -82,6 +98,8 @@ export function readTextDelta(b: Buffer): RawTextDelta | undefined {
   let typeOk = true;
   let outputIndex: number | undefined;
   let contentIndex: number | undefined;
+  /** The keys read so far (a bit each), to notice a duplicate. */
+  let seen = 0;
   for (;;) {
     // "key"
     i = skipWs(b, i, end);
@@ -109,20 +127,35 @@ export function readTextDelta(b: Buffer): RawTextDelta | undefined {
     }
     if (v1 < 0) return undefined;
     // the keys it reads (the last of duplicates counts); any other key's value was only checked
+    let bit = 0;
     if (keyLength === 4 && sameBytes(b, k0, KEY_TYPE)) {
       typeOk = v1 - v0 === TYPE_VALUE.length && sameBytes(b, v0, TYPE_VALUE);
+      bit = 1;
     } else if (keyLength === 5 && sameBytes(b, k0, KEY_DELTA)) {
       deltaStart = c === QUOTE ? v0 : -1;
       deltaEnd = v1;
+      bit = 2;
+      if (spans && c === QUOTE) spans.spans.push(v0, v1, DELTA_SPAN);
     } else if (keyLength === 7 && sameBytes(b, k0, KEY_ITEM_ID)) {
       itemStart = c === QUOTE ? v0 + 1 : -1;
       itemEnd = c === QUOTE ? v1 - 1 : -1;
       const backslash = itemStart < 0 ? -1 : b.indexOf(BACKSLASH, itemStart);
       itemEscaped = backslash !== -1 && backslash < itemEnd;
+      bit = 4;
     } else if (keyLength === 12 && sameBytes(b, k0, KEY_OUTPUT_INDEX)) {
       outputIndex = number;
+      bit = 8;
     } else if (keyLength === 13 && sameBytes(b, k0, KEY_CONTENT_INDEX)) {
       contentIndex = number;
+      bit = 16;
+    } else if (spans) {
+      // a value nobody reads: a string or a number there may differ next time
+      if (c === QUOTE) spans.spans.push(v0, v1, STRING_SPAN);
+      else if (c !== LBRACKET && c !== LBRACE && c !== 0x74 && c !== 0x66 && c !== 0x6e) spans.spans.push(v0, v1, NUMBER_SPAN);
+    }
+    if (bit !== 0) {
+      if (spans && (seen & bit) !== 0) spans.duplicateKey = true;
+      seen |= bit;
     }
     i = skipWs(b, v1, end);
     if (b[i] === COMMA) {
@@ -157,7 +190,7 @@ function wordEnd(b: Buffer, i: number, end: number, word: Buffer): number {
 }
 
 /** The end of the JSON number at b[i] (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`), or -1. */
-function numberEnd(b: Buffer, i: number, end: number): number {
+export function numberEnd(b: Buffer, i: number, end: number): number {
   if (b[i] === MINUS) i++;
   if (b[i] === 0x30) i++;
   else if (isDigit(b[i])) i = digitsEnd(b, i, end);
@@ -196,7 +229,7 @@ function numberValue(b: Buffer, v0: number, v1: number): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-function sameBytes(b: Buffer, at: number, bytes: Buffer): boolean {
+export function sameBytes(b: Buffer, at: number, bytes: Buffer): boolean {
   for (let k = 0; k < bytes.length; k++) if (b[at + k] !== bytes[k]) return false;
   return true;
 }

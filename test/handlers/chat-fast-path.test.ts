@@ -5,9 +5,10 @@
  * (roleChunk, chatChunksForEvent per event, finishChatStream): seeded random streams.
  */
 import { createParser } from 'eventsource-parser';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handleChatCompletion } from '../../src/handlers/chat-completion.js';
 import { chatChunksForEvent, createChatStreamState, finishChatStream, roleChunk } from '../../src/translate/responses-to-chat.js';
+import { TextDeltaTemplate } from '../../src/upstream/text-delta-template.js';
 import type { ResponsesEvent } from '../../src/upstream/types.js';
 import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';
 import { depsWith, pushableStream } from './fake-upstream.js';
@@ -72,11 +73,12 @@ function events(random: () => number): ResponsesEvent[] {
   return out;
 }
 
-/** The SSE body: JSON.stringify, or (text deltas) other key orders, whitespace and escapes. */
+/** The SSE body: JSON.stringify (with sequence numbers, as the backend writes, or without), or (text deltas) other key orders, whitespace and escapes. */
 function sseBody(evs: ResponsesEvent[], random: () => number): Buffer {
   let text = '';
-  for (const e of evs) {
-    let data = JSON.stringify(e);
+  const numbered = random() < 0.6;
+  for (const [i, e] of evs.entries()) {
+    let data = JSON.stringify(numbered ? { ...e, sequence_number: i } : e);
     if (e.type === 'response.output_text.delta' && random() < 0.5) {
       const { delta, ...rest } = e as Record<string, unknown>;
       const members = Object.entries(rest).map(([k, v]) => `"${k}": ${JSON.stringify(v)}`);
@@ -148,12 +150,22 @@ describe('chat stream: text deltas from the bytes', () => {
   });
 
   it('gives exactly the chunks of the pure translation, for any events, escaping and chunking (150 seeded streams)', async () => {
-    for (let seed = 1; seed <= 150; seed++) {
-      const random = rng(seed);
-      const evs = events(random);
-      const includeUsage = random() < 0.5;
-      const got = await streamed(sseBody(evs, random), random, includeUsage);
-      expect({ seed, got }).toEqual({ seed, got: expectedChunks(evs, includeUsage) });
+    // the deltas that follow a part's first are matched against it (TextDeltaTemplate): that path is taken too
+    const matchEvent = vi.spyOn(TextDeltaTemplate.prototype, 'matchEvent');
+    const matchData = vi.spyOn(TextDeltaTemplate.prototype, 'matchData');
+    try {
+      for (let seed = 1; seed <= 150; seed++) {
+        const random = rng(seed);
+        const evs = events(random);
+        const includeUsage = random() < 0.5;
+        const got = await streamed(sseBody(evs, random), random, includeUsage);
+        expect({ seed, got }).toEqual({ seed, got: expectedChunks(evs, includeUsage) });
+      }
+      expect(matchEvent.mock.results.filter((r) => (r.value as number) >= 0).length).toBeGreaterThan(50);
+      expect(matchData.mock.results.filter((r) => r.value === true).length).toBeGreaterThan(50);
+    } finally {
+      matchEvent.mockRestore();
+      matchData.mockRestore();
     }
   });
 });

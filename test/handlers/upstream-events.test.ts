@@ -4,6 +4,7 @@ import { InternalError } from '../../src/errors.js';
 import type { HandlerDeps } from '../../src/handlers/deps.js';
 import { asUpstreamFailure, collectResponse, midStreamFailure, reportFailure } from '../../src/handlers/upstream-events.js';
 import type { ModelCatalog } from '../../src/server/model-catalog.js';
+import type { OutputBuilder } from '../../src/handlers/output-builder.js';
 import { openPumped, type StreamTranslator } from '../../src/handlers/upstream-pump.js';
 import { UpstreamFailure, type ResponsesEvent, type UpstreamClient, type UpstreamReader, type UpstreamSink, type UpstreamStream } from '../../src/upstream/types.js';
 import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';
@@ -150,11 +151,11 @@ describe('UpstreamPump after commit', () => {
       started: true,
       ended: false,
       failedInBand: undefined,
-      feed(chunk: Buffer) {
+      feed(chunk: Buffer, out: OutputBuilder) {
         if (chunk.toString() === 'END') t.ended = true;
-        return chunk;
+        out.addBytes(chunk);
       },
-      endOfBody: () => '',
+      endOfBody: () => undefined,
       closing: () => '',
       failureEnding: () => 'FAILED',
       result: () => ({}),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SseEvents } from '../../src/upstream/sse.js';
+import { SseEvents, eventFromMessage } from '../../src/upstream/sse.js';
 import { SseByteEvents } from '../../src/upstream/sse-bytes.js';
 import { rng } from '../support/rng.js';
 
@@ -27,10 +27,10 @@ function body(random: () => number): string {
 }
 
 /** The bytes cut at random places (also inside multi-byte characters and between CR and LF). */
-function chunks(bytes: Buffer, random: () => number): Buffer[] {
+function chunks(bytes: Buffer, random: () => number, longest = 80): Buffer[] {
   const out: Buffer[] = [];
   for (let pos = 0; pos < bytes.length; ) {
-    const len = 1 + Math.floor(random() * (random() < 0.5 ? 4 : 80));
+    const len = 1 + Math.floor(random() * (random() < 0.5 ? 4 : longest));
     out.push(bytes.subarray(pos, pos + len));
     pos += len;
   }
@@ -57,6 +57,44 @@ describe('SseByteEvents', () => {
       expect(expected.length).toBeGreaterThan(0);
       expect({ seed, got }).toEqual({ seed, got: expected });
     }
+  });
+
+  it('matchEvent: offered at event boundaries only; the events it takes whole and the ones handed over are exactly eventsource-parser\'s (300 random cases)', () => {
+    const head = Buffer.from('event: response.output_text.delta\ndata: ');
+    let taken = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const random = rng(seed);
+      const bytes = Buffer.from(body(random), 'utf8');
+      const run = (make: (onEvent: (e: unknown) => void) => { feed(b: Buffer): void; end?(): void }, chunkSeed: number) => {
+        const out: unknown[] = [];
+        const framer = make((e) => out.push(e));
+        // pieces long enough to hold whole events too
+        for (const c of chunks(bytes, rng(chunkSeed), 600)) framer.feed(c);
+        framer.end?.();
+        return out;
+      };
+      const expected = run((onEvent) => new SseEvents(onEvent, { onInvalid: (f) => onEvent(`invalid: ${f.message}`) }), seed * 7);
+      const got = run(
+        (onEvent) =>
+          new SseByteEvents({
+            event: onEvent,
+            wants: () => true,
+            invalid: (f) => onEvent(`invalid: ${f.message}`),
+            // takes a canonical one-line delta event that is whole in the chunk, as the chat translator's template does
+            matchEvent(buf, pos) {
+              if (buf.length < pos + head.length || !buf.subarray(pos, pos + head.length).equals(head)) return -1;
+              const lineEnd = buf.indexOf(0x0a, pos + head.length);
+              if (lineEnd === -1 || buf[lineEnd + 1] !== 0x0a || buf.subarray(pos, lineEnd).includes(0x0d)) return -1;
+              onEvent(eventFromMessage({ event: 'response.output_text.delta', data: buf.toString('utf8', pos + head.length, lineEnd), id: undefined }));
+              taken++;
+              return lineEnd + 2;
+            },
+          }),
+        seed * 13,
+      );
+      expect({ seed, got }).toEqual({ seed, got: expected });
+    }
+    expect(taken).toBeGreaterThan(20);
   });
 
   it('skips the events it does not want without parsing them, and parses the ones it does', () => {
