@@ -1,8 +1,12 @@
 import type { Output } from './upstream-pump.js';
 
 const EMPTY = Buffer.alloc(0);
-/** The first buffer of a turn's output; it doubles as needed (a turn of a fast upstream can carry a whole answer). */
-const FIRST_CAPACITY = 2048;
+/**
+ * The first buffer of a turn's output; it doubles as needed (a turn of a fast upstream can carry
+ * a whole answer). Small: a slow stream's turn is one chunk of ~200 bytes, and buffers under
+ * 4 KiB come from Node's shared pool, whose 8 KiB blocks live as long as any slice of them.
+ */
+const FIRST_CAPACITY = 512;
 
 /**
  * The output of one event-loop turn of a stream, built as the translator produces it: text (the

@@ -22,7 +22,7 @@ const HIGH = 0x80;
  */
 export class TextDeltaTemplate {
   /** The template event's data. */
-  private readonly json: Buffer;
+  private readonly json: Uint8Array;
   /** `[start, end, kind]` in `json` of each value that may change (DeltaSpans). */
   private readonly spans: Int32Array;
   /** Where the last match's delta literal (with its quotes) is, in the matched bytes. */
@@ -38,7 +38,9 @@ export class TextDeltaTemplate {
     spans: DeltaSpans,
     readonly key: string,
   ) {
-    this.json = Buffer.from(data);
+    // a copy in its own memory: a small Buffer.from() is a slice of Node's shared 8 KiB pool, and a
+    // template living as long as its stream would keep that whole pool block alive
+    this.json = new Uint8Array(data);
     this.spans = Int32Array.from(spans.spans);
   }
 
