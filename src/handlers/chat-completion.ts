@@ -143,12 +143,7 @@ class ChatSseTranslator extends EventsToText implements StreamTranslator {
     if (!delta) return false;
     const key = textDeltaPartKey(delta.itemIdStart < 0 ? undefined : data.toString('utf8', delta.itemIdStart, delta.itemIdEnd), delta.outputIndex, delta.contentIndex);
     if (!acceptRawTextDelta(this.state, key, delta.empty)) return false;
-    if (!delta.empty) {
-      const out = this.out!;
-      out.addBytes(this.sse.contentPrefix);
-      out.addBytes(delta.literal);
-      out.addBytes(this.sse.contentSuffix);
-    }
+    if (!delta.empty) this.sendContent(delta.literal, 0, delta.literal.length);
     if (spans && TextDeltaTemplate.usable(spans)) {
       this.template = new TextDeltaTemplate(data, spans, key);
       this.templatesMade++;
@@ -159,13 +154,16 @@ class ChatSseTranslator extends EventsToText implements StreamTranslator {
   /** The chunk for the delta the template just matched in `buf`; false (nothing sent) when the event must take the ordinary path. */
   private sendTemplated(buf: Buffer, template: TextDeltaTemplate): boolean {
     if (!acceptRawTextDelta(this.state, template.key, template.empty)) return false;
-    if (!template.empty) {
-      const out = this.out!;
-      out.addBytes(this.sse.contentPrefix);
-      out.addRange(buf, template.literalStart, template.literalEnd);
-      out.addBytes(this.sse.contentSuffix);
-    }
+    if (!template.empty) this.sendContent(buf, template.literalStart, template.literalEnd);
     return true;
+  }
+
+  /** A content chunk around the delta's JSON literal `buf[start, end)`, as the backend wrote it. */
+  private sendContent(buf: Uint8Array, start: number, end: number): void {
+    const out = this.out!;
+    out.addBytes(this.sse.contentPrefix);
+    out.addRange(buf, start, end);
+    out.addBytes(this.sse.contentSuffix);
   }
 
   closing(): Output {

@@ -116,7 +116,12 @@ export function readTextDelta(b: Buffer, spans?: DeltaSpans): RawTextDelta | und
     const c = b[v0];
     let number: number | undefined;
     let v1: number;
-    if (c === QUOTE) v1 = stringEnd(b, v0, end);
+    /** What the value is as a span (a string or a number may change from one delta to the next); -1 for the other literals. */
+    let kind = -1;
+    if (c === QUOTE) {
+      v1 = stringEnd(b, v0, end);
+      kind = STRING_SPAN;
+    }
     else if (c === LBRACKET || c === LBRACE) v1 = emptyEnd(b, v0, end);
     else if (c === 0x74 /* t */) v1 = wordEnd(b, v0, end, TRUE);
     else if (c === 0x66 /* f */) v1 = wordEnd(b, v0, end, FALSE);
@@ -124,6 +129,7 @@ export function readTextDelta(b: Buffer, spans?: DeltaSpans): RawTextDelta | und
     else {
       v1 = numberEnd(b, v0, end);
       if (v1 >= 0) number = numberValue(b, v0, v1);
+      kind = NUMBER_SPAN;
     }
     if (v1 < 0) return undefined;
     // the keys it reads (the last of duplicates counts); any other key's value was only checked
@@ -148,10 +154,9 @@ export function readTextDelta(b: Buffer, spans?: DeltaSpans): RawTextDelta | und
     } else if (keyLength === 13 && sameBytes(b, k0, KEY_CONTENT_INDEX)) {
       contentIndex = number;
       bit = 16;
-    } else if (spans) {
+    } else if (spans && kind >= 0) {
       // a value nobody reads: a string or a number there may differ next time
-      if (c === QUOTE) spans.spans.push(v0, v1, STRING_SPAN);
-      else if (c !== LBRACKET && c !== LBRACE && c !== 0x74 && c !== 0x66 && c !== 0x6e) spans.spans.push(v0, v1, NUMBER_SPAN);
+      spans.spans.push(v0, v1, kind);
     }
     if (bit !== 0) {
       if (spans && (seen & bit) !== 0) spans.duplicateKey = true;
@@ -229,7 +234,7 @@ function numberValue(b: Buffer, v0: number, v1: number): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-export function sameBytes(b: Buffer, at: number, bytes: Buffer): boolean {
+function sameBytes(b: Buffer, at: number, bytes: Buffer): boolean {
   for (let k = 0; k < bytes.length; k++) if (b[at + k] !== bytes[k]) return false;
   return true;
 }

@@ -44,11 +44,9 @@ export class TextDeltaTemplate {
     this.spans = Int32Array.from(spans.spans);
   }
 
-  /** A template can be made from these spans: the delta is among them, no key it reads came twice. */
+  /** A template can be made from the spans of an event readTextDelta accepted (so its one string delta is among them): no key it reads came twice. */
   static usable(spans: DeltaSpans): boolean {
-    if (spans.duplicateKey) return false;
-    for (let s = 2; s < spans.spans.length; s += 3) if (spans.spans[s] === DELTA_SPAN) return true;
-    return false;
+    return !spans.duplicateKey;
   }
 
   /** The last match's delta is the empty string. */
