@@ -33,7 +33,8 @@ export interface SseConsumer {
  * translators, the /v1/responses pass-through, the non-streaming collector). Line ends are found
  * with Buffer.indexOf (native memchr) and data lines are kept as views of the chunks, decoded
  * only when the event is parsed. Nothing is decoded or copied for an event `wants` declines by
- * its `event:` name (the pass-through skips the deltas this way), and `raw` may take an event
+ * its `event:` name (the pass-through skips the deltas this way; one written the usual way, whole
+ * in the chunk, is jumped over at once: skipDeclined), and `raw` may take an event
  * from its bytes without any parse (the chat text deltas). The events it hands over are exactly
  * what SseEvents (eventsource-parser) gives: same framing rules (LF, CRLF or CR line ends,
  * comments, multi-line data, `event:` before or after `data:`, a last event without its blank
@@ -76,11 +77,20 @@ export class SseByteEvents {
     }
     const hasCr = buf.indexOf(CR, pos) !== -1;
     while (pos < buf.length) {
-      if (this.boundary && this.matches) {
-        const next = this.consumer.matchEvent!(buf, pos);
-        if (next > pos) {
-          pos = next;
-          continue;
+      if (this.boundary) {
+        if (this.matches) {
+          const next = this.consumer.matchEvent!(buf, pos);
+          if (next > pos) {
+            pos = next;
+            continue;
+          }
+        }
+        if (!hasCr) {
+          const next = this.skipDeclined(buf, pos);
+          if (next !== -1) {
+            pos = next;
+            continue;
+          }
         }
       }
       let eol = buf.indexOf(LF, pos);
@@ -102,6 +112,24 @@ export class SseByteEvents {
       }
       pos = eol + 1;
     }
+  }
+
+  /**
+   * The end of the event at buf[pos] when the consumer declines it and it is written the way the
+   * backend writes its deltas: a first line `event: <the last name read>`, at most one more line
+   * (its `data:`), the blank line; LF line ends (the caller checked the chunk has no CR); whole in
+   * the chunk. Framed line by line such an event has no effect: its name is declined, so a data
+   * line is dropped, and a second line that renames it (`event:`) leaves it without data. So it
+   * is jumped over with one comparison and one indexOf. -1: framed line by line.
+   */
+  private skipDeclined(buf: Buffer, pos: number): number {
+    const name = this.lastNameBytes;
+    if (name.length === 0 || this.consumer.wants(this.lastName)) return -1;
+    const second = pos + EVENT_PREFIX.length + name.length + 1;
+    if (second > buf.length || !bytesAt(buf, pos, EVENT_PREFIX) || !bytesAt(buf, pos + EVENT_PREFIX.length, name) || buf[second - 1] !== LF) return -1;
+    const eol = buf.indexOf(LF, second);
+    if (eol === second) return second + 1; // no second line: that was the blank line
+    return eol !== -1 && buf[eol + 1] === LF ? eol + 2 : -1;
   }
 
   /** The body ended: a last line without its line end counts as a line, and a last event without its blank line is dispatched. */
@@ -189,6 +217,14 @@ function isField(buf: Buffer, start: number, end: number, name: Uint8Array): boo
   return true;
 }
 
+/** Whether buf holds `bytes` at `at` (buf may end before). */
+function bytesAt(buf: Buffer, at: number, bytes: Uint8Array): boolean {
+  if (at + bytes.length > buf.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (buf[at + i] !== bytes[i]) return false;
+  return true;
+}
+
+const EVENT_PREFIX = Buffer.from('event: ', 'latin1');
 const DATA = Buffer.from('data', 'latin1');
 const EVENT = Buffer.from('event', 'latin1');
 const EMPTY = Buffer.alloc(0);

@@ -1,12 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SseEvents, eventFromMessage } from '../../src/upstream/sse.js';
 import { SseByteEvents } from '../../src/upstream/sse-bytes.js';
 import { rng } from '../support/rng.js';
 
 const NAMES = ['response.created', 'response.output_text.delta', 'response.completed', 'response.failed', 'error', undefined];
 
-/** A body of random events: LF / CRLF / CR line ends, comments, ids, multi-line data, data before event, unnamed events, [DONE], non-ASCII text. */
-function body(random: () => number): string {
+/**
+ * A body of random events: LF / CRLF / CR line ends, comments, ids, multi-line data, data before
+ * event, unnamed events, [DONE], non-ASCII text; with `renames`, some events get a second
+ * `event:` line (before or after their data), where the byte framer differs from
+ * eventsource-parser on purpose (see SseByteEvents).
+ */
+function body(random: () => number, renames = false): string {
   const eol = ['\n', '\r\n', '\r'][Math.floor(random() * 3)]!;
   let out = random() < 0.3 ? `: keep-alive${eol}${eol}` : '';
   const n = 1 + Math.floor(random() * 12);
@@ -20,10 +25,30 @@ function body(random: () => number): string {
     const named = name ? [`event: ${name}`] : [];
     if (random() < 0.2) lines.push(...dataLines.map((d) => `data:${d}`), ...named);
     else lines.push(...named, ...dataLines.map((d) => `data: ${d}`));
+    if (renames && random() < 0.3) lines.splice(Math.floor(random() * (lines.length + 1)), 0, `event: ${NAMES[Math.floor(random() * (NAMES.length - 1))]}`);
     if (random() < 0.05) lines.splice(0, lines.length, 'data: [DONE]');
     out += lines.join(eol) + eol + eol;
   }
   return out;
+}
+
+/**
+ * A run of delta events as the backend writes them (LF line ends), some bent: a longer name, an extra line
+ * (an id, a comment, a second `event:` line naming a wanted event, another data line, an empty
+ * data line, a line with a CR in it) at a random place, an event without data, a blank line too many.
+ */
+function deltaRun(random: () => number): string {
+  const extras = ['id: 7', ': note', 'event: response.completed', 'event: error', 'data: {"type":"response.completed","late":1}', 'data:', 'retry: 5', 'data: {"type":"error"}', 'event: response.completed\rdata: {"type":"response.completed","cr":1}'];
+  let out = `event: response.created\ndata: {"type":"response.created"}\n\n`;
+  const n = 5 + Math.floor(random() * 20);
+  for (let i = 0; i < n; i++) {
+    // now and then a name that only starts like the deltas' one
+    const lines = [`event: response.output_text.delta${random() < 0.1 ? ['s', '_x', '.done'][Math.floor(random() * 3)] : ''}`];
+    if (random() < 0.9) lines.push(`data: {"type":"response.output_text.delta","delta":"d${i} é"}`);
+    if (random() < 0.25) lines.splice(1 + Math.floor(random() * lines.length), 0, extras[Math.floor(random() * extras.length)]!);
+    out += `${lines.join('\n')}\n\n${random() < 0.05 ? '\n' : ''}`;
+  }
+  return `${out}event: response.completed\ndata: {"type":"response.completed"}\n\n`;
 }
 
 /** The bytes cut at random places (also inside multi-byte characters and between CR and LF). */
@@ -37,26 +62,69 @@ function chunks(bytes: Buffer, random: () => number, longest = 80): Buffer[] {
   return out;
 }
 
+type Framer = { feed(b: Buffer): void; end?(): void };
+type MakeFramer = (onEvent: (e: unknown) => void, wants: (n: string | undefined) => boolean) => Framer;
+
+/** The events a framer hands over for `bytes` cut into `pieces`, wanted like the pass-through wants them: every event until two arrived, then only terminal or unnamed ones. */
+function framed(make: MakeFramer, pieces: Buffer[]): unknown[] {
+  const out: unknown[] = [];
+  const wants = (name: string | undefined) => out.length < 2 || name === undefined || name === 'response.completed' || name === 'error';
+  const framer = make((e) => out.push(e), wants);
+  for (const c of pieces) framer.feed(c);
+  // eventsource-parser holds a final CR back (an LF may follow); the byte framer does not need to
+  framer.end?.();
+  return out;
+}
+
+const byteFramer: MakeFramer = (onEvent, wants) => new SseByteEvents({ event: onEvent, wants, invalid: (f) => onEvent(`invalid: ${f.message}`) });
+const textFramer: MakeFramer = (onEvent, wants) => new SseEvents(onEvent, { wants, onInvalid: (f) => onEvent(`invalid: ${f.message}`) });
+
+/** How often SseByteEvents jumped over a declined event whole (skipDeclined). */
+function countSkips(): () => number {
+  const spy = vi.spyOn(SseByteEvents.prototype as unknown as { skipDeclined(b: Buffer, p: number): number }, 'skipDeclined');
+  return () => spy.mock.results.filter((r) => r.type === 'return' && r.value !== -1).length;
+}
+
+/** The byte framer with every event framed line by line (its skipDeclined never takes one). */
+const lineByLineFramer: MakeFramer = (onEvent, wants) => Object.assign(byteFramer(onEvent, wants), { skipDeclined: () => -1 });
+
 describe('SseByteEvents', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it('hands over the same events as eventsource-parser, for any body and any chunking (300 random cases)', () => {
     for (let seed = 1; seed <= 300; seed++) {
-      const random = rng(seed);
-      const bytes = Buffer.from(body(random), 'utf8');
-      // like the pass-through: every event wanted until two arrived, then only terminal or unnamed ones
-      const run = (make: (onEvent: (e: unknown) => void, wants: (n: string | undefined) => boolean) => { feed(b: Buffer): void; end?(): void }, chunkSeed: number) => {
-        const out: unknown[] = [];
-        const wants = (name: string | undefined) => out.length < 2 || name === undefined || name === 'response.completed' || name === 'error';
-        const framer = make((e) => out.push(e), wants);
-        for (const c of chunks(bytes, rng(chunkSeed))) framer.feed(c);
-        // eventsource-parser holds a final CR back (an LF may follow); the byte framer does not need to
-        framer.end?.();
-        return out;
-      };
-      const expected = run((onEvent, wants) => new SseEvents(onEvent, { wants, onInvalid: (f) => onEvent(`invalid: ${f.message}`) }), seed * 7);
-      const got = run((onEvent, wants) => new SseByteEvents({ event: onEvent, wants, invalid: (f) => onEvent(`invalid: ${f.message}`) }), seed * 13);
+      const bytes = Buffer.from(body(rng(seed)), 'utf8');
+      const expected = framed(textFramer, chunks(bytes, rng(seed * 7)));
+      const got = framed(byteFramer, chunks(bytes, rng(seed * 13)));
       expect(expected.length).toBeGreaterThan(0);
       expect({ seed, got }).toEqual({ seed, got: expected });
     }
+  });
+
+  it('declined events whole in a chunk are jumped over (skipDeclined), with the same events handed over as eventsource-parser\'s (300 random cases)', () => {
+    const skips = countSkips();
+    for (let seed = 1; seed <= 300; seed++) {
+      const bytes = Buffer.from(body(rng(seed)), 'utf8');
+      const expected = framed(textFramer, chunks(bytes, rng(seed * 7)));
+      // pieces long enough to hold whole events, and the body in one piece
+      expect({ seed, got: framed(byteFramer, chunks(bytes, rng(seed * 13), 600)) }).toEqual({ seed, got: expected });
+      expect({ seed, got: framed(byteFramer, [bytes]) }).toEqual({ seed, got: expected });
+    }
+    expect(skips()).toBeGreaterThan(30);
+  });
+
+  it('jumping over a declined event changes nothing, even where an event is renamed by a second event: line (300 random cases, against the same framing line by line)', () => {
+    const skips = countSkips();
+    for (let seed = 1; seed <= 300; seed++) {
+      const random = rng(seed);
+      const bytes = Buffer.from(random() < 0.5 ? body(random, true) : deltaRun(random), 'utf8');
+      const lineByLine = framed(lineByLineFramer, [bytes]);
+      expect({ seed, got: framed(byteFramer, [bytes]) }).toEqual({ seed, got: lineByLine });
+      expect({ seed, got: framed(byteFramer, chunks(bytes, rng(seed * 3), 300)) }).toEqual({ seed, got: lineByLine });
+    }
+    expect(skips()).toBeGreaterThan(1000);
   });
 
   it('matchEvent: offered at event boundaries only; the events it takes whole and the ones handed over are exactly eventsource-parser\'s (300 random cases)', () => {
