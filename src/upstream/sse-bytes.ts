@@ -22,8 +22,8 @@ export interface SseConsumer {
    * the whole event that starts at buf[pos] straight from the bytes, framing and all, and returns
    * the index just after its blank line; or -1 to have it framed and handed over as usual. Taking
    * it must have the effect handing it over would have had (the chat text deltas, matched against
-   * a template: TextDeltaTemplate). An event cut by the chunk's end is never offered whole; it
-   * takes the ordinary path.
+   * a template: TextDeltaTemplate). An event cut by the chunk's end (or begun in the last chunk) is
+   * never offered whole; it takes the ordinary path.
    */
   matchEvent?(buf: Buffer, pos: number): number;
 }
@@ -64,18 +64,27 @@ export class SseByteEvents {
   }
 
   feed(chunk: Buffer): void {
-    let buf = chunk;
+    const buf = chunk;
     let pos = 0;
     if (this.skipLf) {
       this.skipLf = false;
       if (buf.length > 0 && buf[0] === LF) pos = 1;
     }
-    if (this.partial) {
-      buf = Buffer.concat([this.partial, buf.subarray(pos)]);
-      pos = 0;
-      this.partial = undefined;
-    }
     const hasCr = buf.indexOf(CR, pos) !== -1;
+    if (this.partial) {
+      // the line the last chunk cut: only it is joined (not the whole chunk, which may be 64 KiB)
+      const eol = lineEnd(buf, pos, hasCr);
+      if (eol === -1) {
+        this.partial = ownCopy(Buffer.concat([this.partial, buf.subarray(pos)]));
+        return;
+      }
+      const line = Buffer.concat([this.partial, buf.subarray(pos, eol)]);
+      this.partial = undefined;
+      this.line(line, 0, line.length);
+      pos = this.pastLineEnd(buf, eol);
+    }
+    /** The chunk as 32-bit words, for skipDeclined (made when first needed; never kept past this call: it would pin the chunk's memory). */
+    let words: DataView | undefined;
     while (pos < buf.length) {
       if (this.boundary) {
         if (this.matches) {
@@ -85,48 +94,53 @@ export class SseByteEvents {
             continue;
           }
         }
-        if (!hasCr) {
-          const next = this.skipDeclined(buf, pos);
+        if (!hasCr && this.head.length > 0 && !this.consumer.wants(this.lastName)) {
+          words ??= new DataView(buf.buffer, buf.byteOffset, buf.length);
+          const next = this.skipDeclined(buf, words, pos);
           if (next !== -1) {
             pos = next;
             continue;
           }
         }
       }
-      let eol = buf.indexOf(LF, pos);
-      if (hasCr) {
-        const cr = buf.indexOf(CR, pos);
-        if (cr !== -1 && (eol === -1 || cr < eol)) eol = cr;
-      }
+      const eol = lineEnd(buf, pos, hasCr);
       if (eol === -1) {
-        this.partial = Buffer.from(buf.subarray(pos));
+        this.partial = ownCopy(buf.subarray(pos));
         return;
       }
       this.line(buf, pos, eol);
-      if (buf[eol] === CR) {
-        if (eol + 1 === buf.length) {
-          this.skipLf = true;
-          return;
-        }
-        if (buf[eol + 1] === LF) eol++;
-      }
-      pos = eol + 1;
+      pos = this.pastLineEnd(buf, eol);
     }
   }
 
+  /** Where the next line starts after the line end at buf[eol] (CRLF is one line end); a CR that ends the chunk may have its LF in the next one (skipLf). */
+  private pastLineEnd(buf: Buffer, eol: number): number {
+    if (buf[eol] === CR) {
+      if (eol + 1 === buf.length) {
+        this.skipLf = true;
+        return buf.length;
+      }
+      if (buf[eol + 1] === LF) return eol + 2;
+    }
+    return eol + 1;
+  }
+
   /**
-   * The end of the event at buf[pos] when the consumer declines it and it is written the way the
-   * backend writes its deltas: a first line `event: <the last name read>`, at most one more line
-   * (its `data:`), the blank line; LF line ends (the caller checked the chunk has no CR); whole in
-   * the chunk. Framed line by line such an event has no effect: its name is declined, so a data
-   * line is dropped, and a second line that renames it (`event:`) leaves it without data. So it
-   * is jumped over with one comparison and one indexOf. -1: framed line by line.
+   * The end of the event at buf[pos] (the consumer declines the last name read; `words` is buf as
+   * a DataView) when it is written the way the backend writes its deltas: a first line
+   * `event: <that name>`, at most one more line (its `data:`), the blank line; LF line ends (the
+   * caller checked the chunk has no CR); whole in the chunk. Framed line by line such an event has
+   * no effect: its name is declined, so a data line is dropped, and a second line that renames it
+   * (`event:`) leaves it without data. So it is jumped over with one comparison (four bytes at a
+   * time) and one indexOf. -1: framed line by line.
    */
-  private skipDeclined(buf: Buffer, pos: number): number {
-    const name = this.lastNameBytes;
-    if (name.length === 0 || this.consumer.wants(this.lastName)) return -1;
-    const second = pos + EVENT_PREFIX.length + name.length + 1;
-    if (second > buf.length || !bytesAt(buf, pos, EVENT_PREFIX) || !bytesAt(buf, pos + EVENT_PREFIX.length, name) || buf[second - 1] !== LF) return -1;
+  private skipDeclined(buf: Buffer, words: DataView, pos: number): number {
+    const head = this.head;
+    const second = pos + head.length;
+    if (second > buf.length) return -1;
+    const headWords = this.headWords;
+    for (let i = 0; i < headWords.length; i++) if (words.getUint32(pos + i * 4, true) !== headWords[i]) return -1;
+    for (let i = headWords.length * 4; i < head.length; i++) if (buf[pos + i] !== head[i]) return -1;
     const eol = buf.indexOf(LF, second);
     if (eol === second) return second + 1; // no second line: that was the blank line
     return eol !== -1 && buf[eol + 1] === LF ? eol + 2 : -1;
@@ -165,19 +179,29 @@ export class SseByteEvents {
     // id, retry and unknown fields carry nothing the pass-through needs
   }
 
-  /** The last event name and its bytes: consecutive events of one type (the deltas) decode their name once. */
+  /** The last event name: consecutive events of one type (the deltas) decode their name once. */
   private lastName = '';
-  private lastNameBytes: Buffer = EMPTY;
+  /** Its line, `event: <name>\n`, in memory of its own (a Buffer this small would be a slice of Node's shared pool, which it would keep alive); empty before the first name. */
+  private head: Uint8Array = EMPTY;
+  /** The head's first bytes as little-endian 32-bit words (as many as it has whole words). */
+  private headWords: Uint32Array = new Uint32Array(0);
 
   private eventName(buf: Buffer, start: number, end: number): string {
-    const last = this.lastNameBytes;
-    if (end - start === last.length && last.length > 0) {
+    const head = this.head;
+    const at = EVENT_PREFIX.length;
+    if (end - start === head.length - at - 1 && head.length > 0) {
       let k = 0;
-      while (k < last.length && buf[start + k] === last[k]) k++;
-      if (k === last.length) return this.lastName;
+      while (k < end - start && buf[start + k] === head[at + k]) k++;
+      if (k === end - start) return this.lastName;
     }
-    this.lastNameBytes = Buffer.from(buf.subarray(start, end));
     this.lastName = buf.toString('utf8', start, end);
+    const line = new Uint8Array(at + (end - start) + 1);
+    line.set(EVENT_PREFIX);
+    line.set(buf.subarray(start, end), at);
+    line[line.length - 1] = LF;
+    const view = new DataView(line.buffer);
+    this.headWords = Uint32Array.from({ length: line.length >>> 2 }, (_, i) => view.getUint32(i * 4, true));
+    this.head = line;
     return this.lastName;
   }
 
@@ -210,17 +234,25 @@ export class SseByteEvents {
   }
 }
 
+/** The first line end (LF, or CR when the chunk has one) in buf from `pos`, or -1. */
+function lineEnd(buf: Buffer, pos: number, hasCr: boolean): number {
+  const lf = buf.indexOf(LF, pos);
+  if (!hasCr) return lf;
+  const cr = buf.indexOf(CR, pos);
+  return cr !== -1 && (lf === -1 || cr < lf) ? cr : lf;
+}
+
+/** `bytes` in memory of its own: a slice of Node's shared pool (what Buffer.from and concat give for small sizes) would keep its whole 8 KiB block alive while a slow stream waits for the rest of the line. */
+function ownCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
+
 /** Whether buf[start, end) is the field name `name` (given as bytes). */
 function isField(buf: Buffer, start: number, end: number, name: Uint8Array): boolean {
   if (end - start !== name.length) return false;
   for (let i = 0; i < name.length; i++) if (buf[start + i] !== name[i]) return false;
-  return true;
-}
-
-/** Whether buf holds `bytes` at `at` (buf may end before). */
-function bytesAt(buf: Buffer, at: number, bytes: Uint8Array): boolean {
-  if (at + bytes.length > buf.length) return false;
-  for (let i = 0; i < bytes.length; i++) if (buf[at + i] !== bytes[i]) return false;
   return true;
 }
 

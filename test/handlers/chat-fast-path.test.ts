@@ -161,7 +161,7 @@ describe('chat stream: text deltas from the bytes', () => {
         const got = await streamed(sseBody(evs, random), random, includeUsage);
         expect({ seed, got }).toEqual({ seed, got: expectedChunks(evs, includeUsage) });
       }
-      expect(matchEvent.mock.results.filter((r) => (r.value as number) >= 0).length).toBeGreaterThan(50);
+      expect(matchEvent.mock.results.filter((r) => (r.value as number) >= 0).length).toBeGreaterThan(40);
       expect(matchData.mock.results.filter((r) => r.value === true).length).toBeGreaterThan(50);
     } finally {
       matchEvent.mockRestore();

@@ -3,7 +3,8 @@ import { SseEvents, eventFromMessage } from '../../src/upstream/sse.js';
 import { SseByteEvents } from '../../src/upstream/sse-bytes.js';
 import { rng } from '../support/rng.js';
 
-const NAMES = ['response.created', 'response.output_text.delta', 'response.completed', 'response.failed', 'error', undefined];
+// with near misses of the deltas' name (one byte changed to `!`: wanted, see `framed`)
+const NAMES = ['response.created', 'response.output_text.delta', 'response.output_text.delta', 'response.output_text.delt!', 'respon!e.output_text.delta', 'response.completed', 'response.failed', 'error', undefined];
 
 /**
  * A body of random events: LF / CRLF / CR line ends, comments, ids, multi-line data, data before
@@ -33,7 +34,8 @@ function body(random: () => number, renames = false): string {
 }
 
 /**
- * A run of delta events as the backend writes them (LF line ends), some bent: a longer name, an extra line
+ * A run of delta events as the backend writes them (LF line ends), some bent: a longer name, a
+ * first line with one byte changed, an extra line
  * (an id, a comment, a second `event:` line naming a wanted event, another data line, an empty
  * data line, a line with a CR in it) at a random place, an event without data, a blank line too many.
  */
@@ -42,8 +44,15 @@ function deltaRun(random: () => number): string {
   let out = `event: response.created\ndata: {"type":"response.created"}\n\n`;
   const n = 5 + Math.floor(random() * 20);
   for (let i = 0; i < n; i++) {
-    // now and then a name that only starts like the deltas' one
-    const lines = [`event: response.output_text.delta${random() < 0.1 ? ['s', '_x', '.done'][Math.floor(random() * 3)] : ''}`];
+    let first = 'event: response.output_text.delta';
+    // now and then a name that only starts like the deltas' one, or the line with one byte changed to `!` (see `framed`: such names are wanted)
+    const bend = random();
+    if (bend < 0.1) first += ['s', '_x', '.done'][Math.floor(random() * 3)];
+    else if (bend < 0.2) {
+      const at = Math.floor(random() * first.length);
+      first = `${first.slice(0, at)}!${first.slice(at + 1)}`;
+    }
+    const lines = [first];
     if (random() < 0.9) lines.push(`data: {"type":"response.output_text.delta","delta":"d${i} é"}`);
     if (random() < 0.25) lines.splice(1 + Math.floor(random() * lines.length), 0, extras[Math.floor(random() * extras.length)]!);
     out += `${lines.join('\n')}\n\n${random() < 0.05 ? '\n' : ''}`;
@@ -65,10 +74,14 @@ function chunks(bytes: Buffer, random: () => number, longest = 80): Buffer[] {
 type Framer = { feed(b: Buffer): void; end?(): void };
 type MakeFramer = (onEvent: (e: unknown) => void, wants: (n: string | undefined) => boolean) => Framer;
 
-/** The events a framer hands over for `bytes` cut into `pieces`, wanted like the pass-through wants them: every event until two arrived, then only terminal or unnamed ones. */
+/**
+ * The events a framer hands over for `bytes` cut into `pieces`, wanted like the pass-through
+ * wants them: every event until two arrived, then only terminal or unnamed ones (and, for
+ * deltaRun's near misses, names with a `!`).
+ */
 function framed(make: MakeFramer, pieces: Buffer[]): unknown[] {
   const out: unknown[] = [];
-  const wants = (name: string | undefined) => out.length < 2 || name === undefined || name === 'response.completed' || name === 'error';
+  const wants = (name: string | undefined) => out.length < 2 || name === undefined || name === 'response.completed' || name === 'error' || name.includes('!');
   const framer = make((e) => out.push(e), wants);
   for (const c of pieces) framer.feed(c);
   // eventsource-parser holds a final CR back (an LF may follow); the byte framer does not need to
