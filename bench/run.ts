@@ -20,7 +20,8 @@
  * Flags: --quick (shorter runs, fewer cells, one round: a smoke test of the harness), --duration
  * <s> per path and round (default 3), --rounds <n> (default 3: every path once per round, rounds
  * one after the other; a cell is its median round, so a slow spell of the machine does not land
- * on one path alone), --out <dir> (default bench/results), --proxy-root <dir> (measure the
+ * on one path alone; before the first cell every path serves 200-token answers at c=16 for 6 s,
+ * unmeasured, so that V8 has compiled the hot code), --out <dir> (default bench/results), --proxy-root <dir> (measure the
  * cliproxy build of another checkout, e.g. the commit before a change; its dist/ must be built),
  * --label <text> (goes into the file names and the report), --only <part,...> (throughput, rss,
  * startup, quota), --cpu-prof <dir> (the proxy runs with node --cpu-prof; summarise a profile
@@ -381,6 +382,9 @@ const CLIENT_HEADERS = { 'content-type': 'application/json', accept: 'text/event
 
 // ---- the parts ------------------------------------------------------------------------------
 
+/** How long each path serves answers before the throughput cells (see throughput). */
+const WARM_UP_MS = (o: Options) => (o.quick ? 500 : 6_000);
+
 async function throughput(o: Options, results: BenchResults): Promise<void> {
   const upstream = await startUpstream({ accounts: 1 });
   const account = upstream.accounts[0]!;
@@ -402,6 +406,14 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
   const tokenSizes = o.tokens ?? (o.quick ? [1, 200] : [1, 200, 1000]);
   const concurrencies = o.concurrency ?? (o.quick ? [1, 16] : [1, 16, 64]);
   try {
+    // every path serves streamed answers for a while before anything is measured: V8 compiles
+    // the hot code in tiers over the first seconds (a proxy's CPU per request fell by ~40 % over
+    // its first 10 s of load), and a cell measured before that measures the compiler
+    for (const t of targets) {
+      if (o.paths && !o.paths.has(t.name)) continue;
+      const r = await load({ mode: 'closed', url: t.url, path: t.path, headers: t.headers, body: t.body(200), concurrency: 16, warmupMs: 0, durationMs: WARM_UP_MS(o), expect: t.expect });
+      process.stderr.write(`  warm-up  ${t.name.padEnd(9)} ${String(r['rps']).padStart(8)} req/s over ${WARM_UP_MS(o) / 1000} s (200 tokens, c=16; not measured)\n`);
+    }
     for (const tokens of tokenSizes) {
       for (const concurrency of concurrencies) {
         // rounds: every path once per round, the rounds one after the other, so a slow spell of
@@ -625,6 +637,7 @@ async function main(): Promise<void> {
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`,
     durationMs: o.durationMs,
     rounds: o.rounds,
+    warmUpMs: o.only.has('throughput') ? WARM_UP_MS(o) : undefined,
     quick: o.quick,
     nginx: 'not measured',
     cells: [],
