@@ -199,8 +199,9 @@ export class SseByteEvents {
     line.set(EVENT_PREFIX);
     line.set(buf.subarray(start, end), at);
     line[line.length - 1] = LF;
-    const view = new DataView(line.buffer);
-    this.headWords = Uint32Array.from({ length: line.length >>> 2 }, (_, i) => view.getUint32(i * 4, true));
+    const words = new Uint32Array(line.length >>> 2);
+    for (let i = 0; i < words.length; i++) words[i] = (line[4 * i]! | (line[4 * i + 1]! << 8) | (line[4 * i + 2]! << 16) | (line[4 * i + 3]! << 24)) >>> 0;
+    this.headWords = words;
     this.head = line;
     return this.lastName;
   }
