@@ -15,6 +15,8 @@ export interface Cell {
   ttfb: { p50: number; p99: number };
   /** CPU time (user + system) per request over the measured window: the proxy's (absent for direct), the upstream's and the load generator's; absent without /proc. */
   cpuUsPerRequest?: { proxy?: number; upstream?: number; client?: number };
+  /** req/s of every round, in round order (absent in results written before this existed, and with one round). */
+  roundsRps?: number[];
 }
 
 export interface BenchResults {
@@ -53,6 +55,20 @@ function find(r: BenchResults, path: PathName, tokens: number, concurrency: numb
   return r.cells.find((c) => c.path === path && c.tokens === tokens && c.concurrency === concurrency);
 }
 
+/**
+ * A cell's req/s ÷ a reference cell's: for cells measured in rounds, the median of the rounds'
+ * ratios (each round runs the paths back to back, so a ratio within a round compares them at the
+ * same speed of the machine); else the plain ratio.
+ */
+export function rpsRatio(cell: Cell, base: Cell): number {
+  const a = cell.roundsRps;
+  const b = base.roundsRps;
+  if (!a || !b || a.length !== b.length || a.length < 2) return cell.rps / base.rps;
+  const ratios = a.map((x, i) => x / b[i]!).sort((x, y) => x - y);
+  const mid = ratios.length >> 1;
+  return ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+}
+
 /** The reference for ratios: nginx when it was measured, else the bare pipe. */
 export function referencePath(r: BenchResults): PathName {
   return r.cells.some((c) => c.path === 'nginx') ? 'nginx' : 'pipe';
@@ -75,7 +91,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   for (const c of [16, 64]) {
     const chat = find(r, 'chat', 200, c);
     const base = find(r, ref, 200, c);
-    const ratio = chat && base ? chat.rps / base.rps : NaN;
+    const ratio = chat && base ? rpsRatio(chat, base) : NaN;
     out.push({ what: `chat, 200 tokens, c=${c}: req/s ÷ ${ref}`, target: '≥ 0.65', measured: f2(ratio), met: Number.isFinite(ratio) ? ratio >= 0.65 : null });
   }
   const added = (path: PathName) => {
@@ -88,7 +104,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   for (const c of [1, 16, 64]) {
     const resp = find(r, 'responses', 200, c);
     const pipe = find(r, 'pipe', 200, c);
-    const ratio = resp && pipe ? resp.rps / pipe.rps : NaN;
+    const ratio = resp && pipe ? rpsRatio(resp, pipe) : NaN;
     out.push({ what: `responses, 200 tokens, c=${c}: req/s ÷ pipe`, target: '≥ 0.95', measured: f2(ratio), met: Number.isFinite(ratio) ? ratio >= 0.95 : null });
   }
   const respAdded = added('responses');
@@ -110,7 +126,7 @@ export function markdownReport(r: BenchResults, pngName: string): string {
   lines.push(`cliproxy ${r.cliproxy}, Node ${r.node}, ${r.machine}. Upstream: the sandbox with zero delay; load generator, upstream and each proxy in separate processes; closed-loop clients, ${(r.rounds ?? 1) > 1 ? `${r.rounds} rounds of ${r.durationMs / 1000} s per path (every path once per round; each cell is its median round)` : `${r.durationMs / 1000} s per cell`} after a warm-up${r.warmUpMs ? ` (per path: ${r.warmUpMs / 1000} s of 200-token answers at c=16 before the first cell, ${r.quick ? 0.3 : 1} s before each cell's first round)` : ''}${r.quick ? ' (--quick)' : ''}. nginx: ${r.nginx}.`);
   lines.push('');
   if (r.cells.length) {
-    lines.push(`Ratios are req/s ÷ ${ref} at the same size and concurrency; "added" is the p50 (and time-to-first-byte) difference to the sandbox direct; "proxy CPU" is the CPU time (user + system, from /proc) the proxy's processes used per request in the measured window, which moves far less with the machine's noise than req/s.`);
+    lines.push(`Ratios are req/s ÷ ${ref} at the same size and concurrency${(r.rounds ?? 1) > 1 ? ' (for cells measured in rounds, the median of the rounds\' ratios: the paths of one round run back to back, at the same speed of the machine)' : ''}; "added" is the p50 (and time-to-first-byte) difference to the sandbox direct; "proxy CPU" is the CPU time (user + system, from /proc) the proxy's processes used per request in the measured window, which moves far less with the machine's noise than req/s.`);
     lines.push('');
     const sizes = [...new Set(r.cells.map((c) => c.tokens))];
     const concs = [...new Set(r.cells.map((c) => c.concurrency))];
@@ -126,7 +142,7 @@ export function markdownReport(r: BenchResults, pngName: string): string {
           const cell = find(r, p, tokens, c);
           if (!cell) continue;
           lines.push(
-            `| ${c} | ${p} | ${cell.rps.toFixed(0)} | ${base ? f2(cell.rps / base.rps) : '–'} | ${f2(cell.latency.p50)} | ${f2(cell.latency.p99)} | ${f2(cell.ttfb.p50)} | ${direct ? signed(cell.latency.p50 - direct.latency.p50) : '–'} | ${direct ? signed(cell.ttfb.p50 - direct.ttfb.p50) : '–'} | ${cell.cpuUsPerRequest?.proxy ?? '–'} | ${cell.errors} |`,
+            `| ${c} | ${p} | ${cell.rps.toFixed(0)} | ${base ? f2(rpsRatio(cell, base)) : '–'} | ${f2(cell.latency.p50)} | ${f2(cell.latency.p99)} | ${f2(cell.ttfb.p50)} | ${direct ? signed(cell.latency.p50 - direct.latency.p50) : '–'} | ${direct ? signed(cell.ttfb.p50 - direct.ttfb.p50) : '–'} | ${cell.cpuUsPerRequest?.proxy ?? '–'} | ${cell.errors} |`,
           );
         }
       }

@@ -18,9 +18,9 @@
  * Results: bench/results/<date>.json, .md (tables) and .png (latency vs concurrency per path).
  *
  * Flags: --quick (shorter runs, fewer cells, one round: a smoke test of the harness), --duration
- * <s> per path and round (default 3), --rounds <n> (default 3: every path once per round, rounds
+ * <s> per path and round (default 2), --rounds <n> (default 5: every path once per round, rounds
  * one after the other; a cell is its median round, so a slow spell of the machine does not land
- * on one path alone; before the first cell every path serves 200-token answers at c=16 for 6 s,
+ * on one path alone, and a ratio between two paths is the median of the rounds' ratios; before the first cell every path serves 200-token answers at c=16 for 6 s,
  * unmeasured, so that V8 has compiled the hot code), --out <dir> (default bench/results), --proxy-root <dir> (measure the
  * cliproxy build of another checkout, e.g. the commit before a change; its dist/ must be built),
  * --label <text> (goes into the file names and the report), --only <part,...> (throughput, rss,
@@ -63,7 +63,7 @@ interface Options {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { quick: false, durationMs: 3000, rounds: 3, out: path.join(here, 'results'), proxyRoot: repo, label: '', only: new Set(['throughput', 'rss', 'startup', 'quota']), cpuProf: undefined, heapSnapshot: undefined, tokens: undefined, concurrency: undefined, paths: undefined };
+  const o: Options = { quick: false, durationMs: 2000, rounds: 5, out: path.join(here, 'results'), proxyRoot: repo, label: '', only: new Set(['throughput', 'rss', 'startup', 'quota']), cpuProf: undefined, heapSnapshot: undefined, tokens: undefined, concurrency: undefined, paths: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -382,6 +382,11 @@ const CLIENT_HEADERS = { 'content-type': 'application/json', accept: 'text/event
 
 // ---- the parts ------------------------------------------------------------------------------
 
+function progressLine(cell: Cell): string {
+  const cpu = cell.cpuUsPerRequest;
+  return `  ${String(cell.tokens).padStart(4)} tok  c=${String(cell.concurrency).padStart(2)}  ${cell.path.padEnd(9)} ${String(cell.rps).padStart(8)} req/s  p50 ${ms(cell.latency.p50)}  p99 ${ms(cell.latency.p99)}  ttfb ${ms(cell.ttfb.p50)}${cpu?.proxy !== undefined ? `  cpu ${cpu.proxy} µs/req (upstream ${cpu.upstream}, client ${cpu.client})` : ''}${cell.errors ? `  errors ${cell.errors} (${String(cell.firstError)})` : ''}`;
+}
+
 /** How long each path serves answers before the throughput cells (see throughput). */
 const WARM_UP_MS = (o: Options) => (o.quick ? 500 : 6_000);
 
@@ -417,7 +422,8 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
     for (const tokens of tokenSizes) {
       for (const concurrency of concurrencies) {
         // rounds: every path once per round, the rounds one after the other, so a slow spell of
-        // the machine hits all paths alike; each path's cell is its median round (by req/s)
+        // the machine hits all paths alike; each path's cell is its median round (by req/s), and
+        // keeps every round's req/s for the ratios (report.ts: the median of the rounds' ratios)
         const rounds = new Map<PathName, Cell[]>();
         for (let round = 0; round < o.rounds; round++) {
           for (const t of targets) {
@@ -436,16 +442,14 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
             });
             const cell = { path: t.name, tokens, concurrency, ...(r as Omit<Cell, 'path' | 'tokens' | 'concurrency'>) };
             rounds.set(t.name, [...(rounds.get(t.name) ?? []), cell]);
-            process.stderr.write(
-              `  ${String(tokens).padStart(4)} tok  c=${String(concurrency).padStart(2)}  ${t.name.padEnd(9)} ${String(cell.rps).padStart(8)} req/s  p50 ${ms(cell.latency.p50)}  p99 ${ms(cell.latency.p99)}  ttfb ${ms(cell.ttfb.p50)}${cell.cpuUsPerRequest?.proxy !== undefined ? `  cpu ${cell.cpuUsPerRequest.proxy} µs/req (upstream ${cell.cpuUsPerRequest.upstream}, client ${cell.cpuUsPerRequest.client})` : ''}${cell.errors ? `  errors ${cell.errors} (${String(cell.firstError)})` : ''}${o.rounds > 1 ? `  (round ${round + 1})` : ''}\n`,
-            );
+            process.stderr.write(`${progressLine(cell)}${o.rounds > 1 ? `  (round ${round + 1})` : ''}\n`);
           }
         }
         for (const cells of rounds.values()) {
           const sorted = [...cells].sort((a, b) => a.rps - b.rps);
           const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
           // errors of every round count
-          results.cells.push({ ...median, errors: cells.reduce((n, c) => n + c.errors, 0), firstError: cells.find((c) => c.firstError)?.firstError });
+          results.cells.push({ ...median, errors: cells.reduce((n, c) => n + c.errors, 0), firstError: cells.find((c) => c.firstError)?.firstError, roundsRps: cells.map((c) => c.rps) });
         }
       }
     }
