@@ -292,11 +292,20 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
     if (!this.out.write(out) && this.phase === 'reading') this.reader.pause();
   }
 
-  /** Sends what is queued, then the end. */
+  /**
+   * Sends what is queued together with the end: `end(last)` writes the last output and the
+   * response's end (the chunked terminator) as one socket write, where a write and then `end()`
+   * made two (and had the client wait for the second). A whole answer that arrived in one turn
+   * goes out in a single write.
+   */
   private endOutput(): void {
     this.disarmKeepAlive();
-    this.flush();
-    if (!this.out!.destroyed) this.out!.end();
+    this.flushScheduled = false;
+    const last = this.output.isEmpty ? undefined : this.output.take();
+    const out = this.out!;
+    if (out.destroyed) return;
+    if (last === undefined) out.end();
+    else out.end(last);
   }
 
   /** Keep-alive output after `everyMs` of upstream silence, on the injected clock; one timer per stream, not one per chunk. */

@@ -5,7 +5,8 @@
  * answer, the instructions or the tools spell `"usage":{…}` themselves, and when an event is not
  * plain enough to be read from the bytes (then it is parsed).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handleResponses } from '../../src/handlers/responses.js';
 import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';
 import { depsWith, pushableStream } from './fake-upstream.js';
@@ -54,6 +55,31 @@ describe('/v1/responses pass-through', () => {
     const { text, account } = await passThrough(body);
     expect(text).toBe(body);
     expect(account).toMatchObject({ inputTokens: 12, outputTokens: 34, successes: 1 });
+  });
+
+  it('a whole answer that came before the client is written goes out with the end, as one end(bytes) (one socket write with the chunked terminator)', async () => {
+    const fx = await poolWith(['acc-1']);
+    fixtures.push(fx);
+    const up = pushableStream();
+    const body =
+      sse('response.created', { type: 'response.created', response: { id: 'resp_3' } }) +
+      sse('response.output_text.delta', { type: 'response.output_text.delta', item_id: 'm', output_index: 0, content_index: 0, delta: 'x' }) +
+      sse('response.completed', { type: 'response.completed', response: { id: 'resp_3', usage: { input_tokens: 1, output_tokens: 2 } } });
+    up.pushBytes(Buffer.from(body));
+    const outcome = await handleResponses(depsWith(fx.pool, up.stream), { model: 'gpt-5', stream: true, input: 'hi' }, { signal: new AbortController().signal });
+    if (outcome.kind !== 'stream') throw new Error('expected a stream');
+    const target = new PassThrough();
+    const write = vi.spyOn(target, 'write');
+    const end = vi.spyOn(target, 'end');
+    const read: Buffer[] = [];
+    target.on('data', (b: Buffer) => read.push(b));
+    const finished = new Promise((resolve) => target.on('end', resolve));
+    outcome.body.pipeTo(target);
+    await finished;
+    expect(Buffer.concat(read).toString('utf8')).toBe(body);
+    expect(write).not.toHaveBeenCalled();
+    expect(end).toHaveBeenCalledTimes(1);
+    expect(Buffer.from(end.mock.calls[0]![0] as Uint8Array).toString('utf8')).toBe(body);
   });
 
   it('parses what it cannot read from the bytes: escaped keys, another key order, a type that is not the name', async () => {
