@@ -30,6 +30,8 @@ export interface BenchResults {
   rounds?: number;
   /** How long each path served answers (200 tokens, c=16) before the first cell (absent in results written before that warm-up existed). */
   warmUpMs?: number;
+  /** How long each cell's first round ran unmeasured (absent in results written before it was recorded). */
+  cellWarmUpMs?: number;
   quick: boolean;
   nginx: string;
   cells: Cell[];
@@ -123,7 +125,7 @@ export function markdownReport(r: BenchResults, pngName: string): string {
   const lines: string[] = [];
   lines.push(`# cliproxy bench — ${r.date}${r.label ? ` (${r.label})` : ''}`);
   lines.push('');
-  lines.push(`cliproxy ${r.cliproxy}, Node ${r.node}, ${r.machine}. Upstream: the sandbox with zero delay; load generator, upstream and each proxy in separate processes; closed-loop clients, ${(r.rounds ?? 1) > 1 ? `${r.rounds} rounds of ${r.durationMs / 1000} s per path (every path once per round; each cell is its median round)` : `${r.durationMs / 1000} s per cell`} after a warm-up${r.warmUpMs ? ` (per path: ${r.warmUpMs / 1000} s of 200-token answers at c=16 before the first cell, ${r.quick ? 0.3 : 1} s before each cell's first round)` : ''}${r.quick ? ' (--quick)' : ''}. nginx: ${r.nginx}.`);
+  lines.push(`cliproxy ${r.cliproxy}, Node ${r.node}, ${r.machine}. Upstream: the sandbox with zero delay; load generator, upstream and each proxy in separate processes; closed-loop clients, ${(r.rounds ?? 1) > 1 ? `${r.rounds} rounds of ${r.durationMs / 1000} s per path (every path once per round; each cell is its median round)` : `${r.durationMs / 1000} s per cell`} after a warm-up${r.warmUpMs ? ` (per path: ${r.warmUpMs / 1000} s of 200-token answers at c=16 before the first cell${r.cellWarmUpMs ? `, ${r.cellWarmUpMs / 1000} s before each cell's first round` : ''})` : ''}${r.quick ? ' (--quick)' : ''}. nginx: ${r.nginx}.`);
   lines.push('');
   if (r.cells.length) {
     lines.push(`Ratios are req/s ÷ ${ref} at the same size and concurrency${(r.rounds ?? 1) > 1 ? ' (for cells measured in rounds, the median of the rounds\' ratios: the paths of one round run back to back, at the same speed of the machine)' : ''}; "added" is the p50 (and time-to-first-byte) difference to the sandbox direct; "proxy CPU" is the CPU time (user + system, from /proc) the proxy's processes used per request in the measured window, which moves far less with the machine's noise than req/s.`);

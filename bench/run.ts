@@ -20,8 +20,9 @@
  * Flags: --quick (shorter runs, fewer cells, one round: a smoke test of the harness), --duration
  * <s> per path and round (default 2), --rounds <n> (default 5: every path once per round, rounds
  * one after the other; a cell is its median round, so a slow spell of the machine does not land
- * on one path alone, and a ratio between two paths is the median of the rounds' ratios; before the first cell every path serves 200-token answers at c=16 for 6 s,
- * unmeasured, so that V8 has compiled the hot code), --out <dir> (default bench/results), --proxy-root <dir> (measure the
+ * on one path alone, and a ratio between two paths is the median of the rounds' ratios; before
+ * the first cell every path serves 200-token answers at c=16 for 6 s, unmeasured, so that V8 has
+ * compiled the hot code), --out <dir> (default bench/results), --proxy-root <dir> (measure the
  * cliproxy build of another checkout, e.g. the commit before a change; its dist/ must be built),
  * --label <text> (goes into the file names and the report), --only <part,...> (throughput, rss,
  * startup, quota), --cpu-prof <dir> (the proxy runs with node --cpu-prof; summarise a profile
@@ -389,6 +390,9 @@ function progressLine(cell: Cell): string {
 
 /** How long each path serves answers before the throughput cells (see throughput). */
 const WARM_UP_MS = (o: Options) => (o.quick ? 500 : 6_000);
+/** How long each cell's first round runs unmeasured (the later rounds: ROUND_WARM_UP_MS). */
+const CELL_WARM_UP_MS = (o: Options) => (o.quick ? 300 : 1_000);
+const ROUND_WARM_UP_MS = 300;
 
 async function throughput(o: Options, results: BenchResults): Promise<void> {
   const upstream = await startUpstream({ accounts: 1 });
@@ -435,7 +439,7 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
               headers: t.headers,
               body: t.body(tokens),
               concurrency,
-              warmupMs: o.quick ? 300 : round === 0 ? 1000 : 300,
+              warmupMs: round === 0 ? CELL_WARM_UP_MS(o) : ROUND_WARM_UP_MS,
               durationMs: o.durationMs,
               expect: t.expect,
               cpuPids: { proxy: t.pids(), upstream: [upstream.child.proc.pid!] },
@@ -642,6 +646,7 @@ async function main(): Promise<void> {
     durationMs: o.durationMs,
     rounds: o.rounds,
     warmUpMs: o.only.has('throughput') ? WARM_UP_MS(o) : undefined,
+    cellWarmUpMs: o.only.has('throughput') ? CELL_WARM_UP_MS(o) : undefined,
     quick: o.quick,
     nginx: 'not measured',
     cells: [],

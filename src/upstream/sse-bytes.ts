@@ -75,7 +75,7 @@ export class SseByteEvents {
       // the line the last chunk cut: only it is joined (not the whole chunk, which may be 64 KiB)
       const eol = lineEnd(buf, pos, hasCr);
       if (eol === -1) {
-        this.partial = ownCopy(Buffer.concat([this.partial, buf.subarray(pos)]));
+        this.partial = ownCopy(this.partial, buf.subarray(pos));
         return;
       }
       const line = Buffer.concat([this.partial, buf.subarray(pos, eol)]);
@@ -243,10 +243,13 @@ function lineEnd(buf: Buffer, pos: number, hasCr: boolean): number {
   return cr !== -1 && (lf === -1 || cr < lf) ? cr : lf;
 }
 
-/** `bytes` in memory of its own: a slice of Node's shared pool (what Buffer.from and concat give for small sizes) would keep its whole 8 KiB block alive while a slow stream waits for the rest of the line. */
-function ownCopy(bytes: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(copy);
+/** `parts` joined, in memory of its own: a slice of Node's shared pool (what Buffer.from and concat give for small sizes) would keep its whole 8 KiB block alive while a slow stream waits for the rest of the line. */
+function ownCopy(...parts: Buffer[]): Buffer {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const copy = Buffer.allocUnsafeSlow(length);
+  let at = 0;
+  for (const p of parts) at += p.copy(copy, at);
   return copy;
 }
 

@@ -121,8 +121,7 @@ export function readTextDelta(b: Buffer, spans?: DeltaSpans): RawTextDelta | und
     if (c === QUOTE) {
       v1 = stringEnd(b, v0, end);
       kind = STRING_SPAN;
-    }
-    else if (c === LBRACKET || c === LBRACE) v1 = emptyEnd(b, v0, end);
+    } else if (c === LBRACKET || c === LBRACE) v1 = emptyEnd(b, v0, end);
     else if (c === 0x74 /* t */) v1 = wordEnd(b, v0, end, TRUE);
     else if (c === 0x66 /* f */) v1 = wordEnd(b, v0, end, FALSE);
     else if (c === 0x6e /* n */) v1 = wordEnd(b, v0, end, NULL);
