@@ -11,6 +11,7 @@ import { ChatChunkSse, acceptRawTextDelta, chatChunksForEvent, textDeltaPartKey,
 import { chatCompletionFromEvents, type ChatCompletion } from '../translate/responses-to-chat-completion.js';
 import { readTextDelta, type DeltaSpans } from '../upstream/text-delta-bytes.js';
 import { TextDeltaTemplate } from '../upstream/text-delta-template.js';
+import { UpstreamBody } from '../upstream/upstream-body.js';
 import type { ResponsesEvent } from '../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { KEEP_ALIVE_INTERVAL_MS } from './keep-alive.js';
@@ -33,15 +34,26 @@ export function newCompletionId(): string {
   return `chatcmpl-${randomUUID().replaceAll('-', '')}`;
 }
 
-export async function handleChatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ChatCompletionOutcome> {
-  try {
-    return await chatCompletion(deps, rawBody, call);
-  } catch (err) {
-    throw deps.catalog.explainRefusal(err);
-  }
+export function handleChatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ChatCompletionOutcome> {
+  // two steps: the one that waits for the upstream holds the serialised body, not the parsed request (see UpstreamBody)
+  return prepareChatCompletion(deps, rawBody, call)
+    .then((prepared) => runChatCompletion(deps, prepared, call))
+    .catch((err: unknown) => {
+      throw deps.catalog.explainRefusal(err);
+    });
 }
 
-async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ChatCompletionOutcome> {
+/** A chat request, translated: what the upstream call and the answer's chunks need of it. */
+interface PreparedChatCompletion {
+  payload: UpstreamBody;
+  affinityKey: string | undefined;
+  sessionId: string | undefined;
+  init: { id: string; model: string; created: number; legacyFunctions: boolean };
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+async function prepareChatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<PreparedChatCompletion> {
   const req = parseChatCompletionRequest(rawBody);
   if (call.trace) call.trace.model = req.model;
   const { model, effort } = await deps.catalog.resolve(req.model, call.signal);
@@ -53,26 +65,33 @@ async function chatCompletion(deps: HandlerDeps, rawBody: unknown, call: CallOpt
   // prompt_cache_key: the client's, else `user`, else its session header, else derived from the conversation
   const affinityKey = typeof body['prompt_cache_key'] === 'string' ? (body['prompt_cache_key'] as string) : undefined;
   const sessionId = upstreamSessionId(body, undefined);
-  const init = { id: newCompletionId(), model: req.model, created: Math.floor(deps.clock.now() / 1000), legacyFunctions: usesLegacyFunctions(req) };
+  return {
+    payload: UpstreamBody.of(body),
+    affinityKey,
+    sessionId,
+    init: { id: newCompletionId(), model: req.model, created: Math.floor(deps.clock.now() / 1000), legacyFunctions: usesLegacyFunctions(req) },
+    stream: req.stream === true,
+    includeUsage: req.stream_options?.include_usage === true,
+  };
+}
 
-  if (!req.stream) {
-    const events = await collectResponse(deps, body, { affinityKey, signal: call.signal, sessionId, trace: call.trace });
-    return { kind: 'json', completion: chatCompletionFromEvents(events, init) };
+async function runChatCompletion(deps: HandlerDeps, p: PreparedChatCompletion, call: CallOptions): Promise<ChatCompletionOutcome> {
+  const attemptCall = { signal: call.signal, sessionId: p.sessionId, trace: call.trace };
+  if (!p.stream) {
+    const events = await collectResponse(deps, p.payload, { ...attemptCall, affinityKey: p.affinityKey });
+    return { kind: 'json', completion: chatCompletionFromEvents(events, p.init) };
   }
-
-  const includeUsage = req.stream_options?.include_usage === true;
   const attempt = await openPumped(
     deps,
-    { affinityKey, signal: call.signal },
-    body,
-    { signal: call.signal, sessionId, trace: call.trace },
-    () => new ChatSseTranslator(createChatStreamState({ ...init, includeUsage })),
+    { affinityKey: p.affinityKey, signal: call.signal },
+    p.payload,
+    attemptCall,
+    () => new ChatSseTranslator(createChatStreamState({ ...p.init, includeUsage: p.includeUsage })),
     'started',
   );
-  const pump = attempt.upstream;
   return {
     kind: 'stream',
-    body: pump.commit(attempt),
+    body: attempt.upstream.commit(attempt),
   };
 }
 

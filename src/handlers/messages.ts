@@ -22,6 +22,7 @@ import {
 } from '../translate/responses-to-messages.js';
 import { estimateInputTokens } from '../translate/token-estimate.js';
 import type { ResponsesEvent } from '../upstream/types.js';
+import { UpstreamBody } from '../upstream/upstream-body.js';
 import { anthropicErrorOf } from '../server/anthropic-error.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf, upstreamSessionId } from './session.js';
@@ -80,7 +81,21 @@ export async function handleCountTokens(deps: HandlerDeps, rawBody: unknown, sig
   return { input_tokens: estimateInputTokens(translated.body) };
 }
 
-export async function handleMessages(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<MessagesOutcome> {
+export function handleMessages(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<MessagesOutcome> {
+  // two steps: the one that waits for the upstream holds the serialised body, not the parsed request (see UpstreamBody)
+  return prepareMessages(deps, rawBody, call).then((prepared) => runMessages(deps, prepared, call));
+}
+
+/** A Messages request, translated: what the upstream call and the answer's events need of it. */
+interface PreparedMessages {
+  payload: UpstreamBody;
+  affinityKey: string | undefined;
+  sessionId: string | undefined;
+  state: MessagesStreamState;
+  stream: boolean;
+}
+
+async function prepareMessages(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<PreparedMessages> {
   const { req, translated } = await prepare(deps, parseMessagesRequest(rawBody), call.signal);
   const { body, limits, thinking } = translated;
   if (call.trace) call.trace.model = body['model'] as string;
@@ -94,20 +109,22 @@ export async function handleMessages(deps: HandlerDeps, rawBody: unknown, call: 
     stopSequences: limits.stopSequences,
     inputTokensEstimate: estimateInputTokens(body),
   });
+  return { payload: UpstreamBody.of(body), affinityKey, sessionId, state, stream: req.stream === true };
+}
 
-  if (!req.stream) {
-    const events = await collectResponse(deps, body, { affinityKey, signal: call.signal, sessionId, trace: call.trace });
+async function runMessages(deps: HandlerDeps, p: PreparedMessages, call: CallOptions): Promise<MessagesOutcome> {
+  const attemptCall = { signal: call.signal, sessionId: p.sessionId, trace: call.trace };
+  if (!p.stream) {
+    const events = await collectResponse(deps, p.payload, { ...attemptCall, affinityKey: p.affinityKey });
     const out: AnthropicStreamEvent[] = [];
-    for (const ev of events) out.push(...messagesEventsForEvent(state, ev));
-    out.push(...finishMessagesStream(state));
+    for (const ev of events) out.push(...messagesEventsForEvent(p.state, ev));
+    out.push(...finishMessagesStream(p.state));
     return { kind: 'json', message: messageFromStreamEvents(out) };
   }
-
-  const attempt = await openPumped(deps, { affinityKey, signal: call.signal }, body, { signal: call.signal, sessionId, trace: call.trace }, () => new MessagesSseTranslator(state), 'started');
-  const pump = attempt.upstream;
+  const attempt = await openPumped(deps, { affinityKey: p.affinityKey, signal: call.signal }, p.payload, attemptCall, () => new MessagesSseTranslator(p.state), 'started');
   return {
     kind: 'stream',
-    body: pump.commit(attempt),
+    body: attempt.upstream.commit(attempt),
   };
 }
 

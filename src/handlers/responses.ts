@@ -11,6 +11,7 @@ import { responseFromEvents } from '../translate/responses-assembler.js';
 import { failureFromEvent, TERMINAL_EVENT_TYPES } from '../upstream/events.js';
 import { SseByteEvents, type SseConsumer } from '../upstream/sse-bytes.js';
 import { jsonObjectMembers } from '../upstream/json-member-bytes.js';
+import { UpstreamBody } from '../upstream/upstream-body.js';
 import type { ResponsesEvent, UpstreamFailure } from '../upstream/types.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { affinityKeyOf, upstreamSessionId } from './session.js';
@@ -129,15 +130,24 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export async function handleResponses(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ResponsesOutcome> {
-  try {
-    return await responses(deps, rawBody, call);
-  } catch (err) {
-    throw deps.catalog.explainRefusal(err);
-  }
+export function handleResponses(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ResponsesOutcome> {
+  // two steps: the one that waits for the upstream holds the serialised body, not the parsed request (see UpstreamBody)
+  return prepareResponses(deps, rawBody, call)
+    .then((prepared) => runResponses(deps, prepared, call))
+    .catch((err: unknown) => {
+      throw deps.catalog.explainRefusal(err);
+    });
 }
 
-async function responses(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<ResponsesOutcome> {
+/** A Responses request with the backend's fixes: what the upstream call needs of it. */
+interface PreparedResponses {
+  payload: UpstreamBody;
+  affinityKey: string | undefined;
+  sessionId: string | undefined;
+  stream: boolean;
+}
+
+async function prepareResponses(deps: HandlerDeps, rawBody: unknown, call: CallOptions): Promise<PreparedResponses> {
   if (rawBody === null || typeof rawBody !== 'object' || Array.isArray(rawBody)) {
     throw new InvalidRequestError('The request body must be a JSON object.', { code: 'invalid_value' });
   }
@@ -154,17 +164,18 @@ async function responses(deps: HandlerDeps, rawBody: unknown, call: CallOptions)
 
   const affinityKey = affinityKeyOf({ promptCacheKey: body['prompt_cache_key'], user: input['user'] }, call.sessionId);
   const sessionId = upstreamSessionId(body, call.sessionId);
-  const attemptCall = { signal: call.signal, sessionId, upstreamHeaders: call.upstreamHeaders, trace: call.trace };
+  return { payload: UpstreamBody.of(body), affinityKey, sessionId, stream: clientWantsStream };
+}
 
-  if (!clientWantsStream) {
-    const events = await collectResponse(deps, body, { ...attemptCall, affinityKey });
+async function runResponses(deps: HandlerDeps, p: PreparedResponses, call: CallOptions): Promise<ResponsesOutcome> {
+  const attemptCall = { signal: call.signal, sessionId: p.sessionId, upstreamHeaders: call.upstreamHeaders, trace: call.trace };
+  if (!p.stream) {
+    const events = await collectResponse(deps, p.payload, { ...attemptCall, affinityKey: p.affinityKey });
     return { kind: 'json', response: responseFromEvents(events) };
   }
-
-  const attempt = await openPumped(deps, { affinityKey, signal: call.signal }, body, attemptCall, () => new PassThroughWatcher(), 'started');
-  const pump = attempt.upstream;
+  const attempt = await openPumped(deps, { affinityKey: p.affinityKey, signal: call.signal }, p.payload, attemptCall, () => new PassThroughWatcher(), 'started');
   return {
     kind: 'stream',
-    body: pump.commit(attempt),
+    body: attempt.upstream.commit(attempt),
   };
 }

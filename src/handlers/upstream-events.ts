@@ -12,6 +12,7 @@ import { apiErrorFromFailure } from '../upstream/api-error.js';
 import { failureFromEvent, isTerminalEvent } from '../upstream/events.js';
 import { SseByteEvents, type SseConsumer } from '../upstream/sse-bytes.js';
 import { UpstreamFailure, type ResponsesEvent, type UpstreamStream } from '../upstream/types.js';
+import type { UpstreamBody } from '../upstream/upstream-body.js';
 import { abortError } from '../util/clock.js';
 import { scrubText } from '../util/redact.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
@@ -67,7 +68,7 @@ export interface StartedAttempt {
 export async function startAttempt(
   deps: HandlerDeps,
   account: PoolAccount,
-  body: Record<string, unknown>,
+  body: UpstreamBody,
   call: CallOptions,
 ): Promise<StartedAttempt> {
   if (call.trace) {
@@ -120,7 +121,7 @@ export function reportFailure(deps: HandlerDeps, account: PoolAccount, err: unkn
  */
 export async function collectResponse(
   deps: HandlerDeps,
-  body: Record<string, unknown>,
+  body: UpstreamBody,
   call: CallOptions & { affinityKey: string | undefined },
 ): Promise<ResponsesEvent[]> {
   const attempt = await openPumped(deps, { affinityKey: call.affinityKey, signal: call.signal }, body, call, () => new EventCollector(), 'ended');

@@ -21,6 +21,7 @@ import type { AttemptResult } from '../accounts/attempt.js';
 import type { ApiError } from '../errors.js';
 import type { RequestTrace } from '../server/request-log.js';
 import { UpstreamFailure, type UpstreamReader, type UpstreamSink, type UpstreamStream } from '../upstream/types.js';
+import type { UpstreamBody } from '../upstream/upstream-body.js';
 import type { CallOptions, HandlerDeps } from './deps.js';
 import { OutputBuilder } from './output-builder.js';
 import { asUpstreamFailure, midStreamFailure, reportFailure, startAttempt, type MidStreamFailure, type StartedAttempt } from './upstream-events.js';
@@ -385,7 +386,7 @@ export class UpstreamPump<T extends StreamTranslator = StreamTranslator> impleme
 export function openPumped<T extends StreamTranslator>(
   deps: HandlerDeps,
   req: AccountRequest,
-  body: Record<string, unknown>,
+  body: UpstreamBody,
   call: CallOptions,
   translator: () => T,
   until: 'started' | 'ended',

@@ -15,12 +15,10 @@ export const SSE_HEADERS = {
  * them (its stream state, pipe and end-of-stream listeners were most of what an open stream cost
  * in memory besides the sockets). fastify is told the reply is handled (hijack): its onResponse
  * hooks still run when the response finishes; onSend hooks do not, so the one this app has (the
- * request log's time to first byte) is done here. The request's parsed body is let go first: the
- * stream was built from it and nothing reads it again, and a long stream would otherwise hold the
- * whole conversation for its whole life.
+ * request log's time to first byte) is done here. (The route let go of the request's parsed body
+ * before the handler ran: takeBody.)
  */
 export function sendSse(reply: FastifyReply, body: StreamBody): FastifyReply {
-  reply.request.body = undefined;
   markFirstByte(reply.request, reply);
   reply.hijack();
   // what the app set on the reply before (none today), then the SSE headers

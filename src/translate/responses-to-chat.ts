@@ -432,8 +432,11 @@ export class ChatChunkSse {
   readonly contentSuffix: Buffer = CONTENT_SUFFIX;
 
   constructor(state: Pick<ChatStreamState, 'id' | 'created' | 'model'>) {
-    this.head = `data: {"id":${JSON.stringify(state.id)},"object":"chat.completion.chunk","created":${JSON.stringify(state.created)},"model":${JSON.stringify(state.model)},"choices":`;
-    this.contentPrefix = Buffer.from(`${this.head}[{"index":0,"delta":{"content":`, 'utf8');
+    const head = `data: {"id":${JSON.stringify(state.id)},"object":"chat.completion.chunk","created":${JSON.stringify(state.created)},"model":${JSON.stringify(state.model)},"choices":`;
+    this.contentPrefix = Buffer.from(`${head}[{"index":0,"delta":{"content":`, 'utf8');
+    // read back from those bytes: one flat string, where the template literal leaves V8 a tree of
+    // ~14 concatenation nodes that an open stream would keep (~0.45 KiB)
+    this.head = this.contentPrefix.toString('utf8', 0, Buffer.byteLength(head, 'utf8'));
   }
 
   text(chunk: ChatCompletionChunk): string {

@@ -15,6 +15,7 @@ import { parseSse } from './sse.js';
 import { UpstreamFailure } from './types.js';
 import type { BackendModel, ResponsesEvent, UpstreamAuth, UpstreamClient, UpstreamReader, UpstreamSink, UpstreamStream, UsageSnapshot } from './types.js';
 import { parseUsageHeaders } from './usage-headers.js';
+import { UpstreamBody } from './upstream-body.js';
 import { BodyTooLongError, StreamedRequest, type BodySink, type ResponseStart } from './streamed-request.js';
 
 /**
@@ -105,7 +106,7 @@ export class CodexClient implements UpstreamClient {
 
   async responses(
     auth: UpstreamAuth,
-    body: Record<string, unknown>,
+    body: UpstreamBody | Record<string, unknown>,
     opts: { signal?: AbortSignal; sessionId?: string; headers?: Readonly<Record<string, string>> } = {},
   ): Promise<UpstreamStream> {
     // a Codex client's own headers (session-id, thread-id, x-codex-*, …) first: ours cannot be overridden
@@ -113,15 +114,15 @@ export class CodexClient implements UpstreamClient {
     headers['content-type'] = 'application/json';
     // the hyphenated form, as the Codex CLI sends it; a forwarded session-id is left as it is
     if (opts.sessionId && headers['session-id'] === undefined) headers['session-id'] = headerSafe(opts.sessionId);
-    const payload = Buffer.from(serializeBody(body), 'utf8');
-    headers['content-length'] = String(payload.length);
+    const payload = body instanceof UpstreamBody ? body : UpstreamBody.of(body);
+    headers['content-length'] = String(payload.byteLength);
     const link = new AbortLink(opts.signal);
     const request = this.send(link, {
       path: `${this.basePath}/responses`,
       method: 'POST',
       headers,
       // undici's documented body types include (async) iterables; its TypeScript types do not list them
-      body: sentOnce(payload) as unknown as Readable,
+      body: sentOnce(payload.text) as unknown as Readable,
     });
     let start: ResponseStart;
     try {
@@ -484,37 +485,26 @@ function forwardable(headers: Readonly<Record<string, string>> | undefined): Rec
 }
 
 /**
- * The upstream body as JSON. A body JSON cannot represent (a BigInt, a cycle, nesting deep
- * enough to overflow the stack) is the request's fault: a 400, never an account's failure.
+ * The request body as a one-chunk iterable that lets go of the text once undici took it (with
+ * the content-length header set, undici still sends it as one fixed-length body). A string or
+ * Buffer body stays referenced by undici's request until the response ends, which for a stream
+ * means the whole conversation held for the stream's whole life. The text goes to the socket as
+ * it is: Node copies it into the write's own memory, freed when the write is done, where a
+ * Buffer made from it would be freed only by a garbage collection of its own.
  */
-function serializeBody(body: Record<string, unknown>): string {
-  try {
-    return JSON.stringify(body);
-  } catch (err) {
-    const reason = err instanceof RangeError ? 'it is nested too deeply' : 'it holds a value JSON cannot represent';
-    throw new InvalidRequestError(`The request body cannot be sent upstream: ${reason}.`, { code: 'invalid_body', cause: err });
-  }
+function sentOnce(text: string): AsyncIterable<string> {
+  return new OnceBody(text);
 }
 
-/**
- * The request body as a one-chunk iterable that lets go of the bytes once undici took them
- * (with the content-length header set, undici still sends it as one fixed-length body). A
- * string or Buffer body stays referenced by undici's request until the response ends, which
- * for a stream means the whole conversation held for the stream's whole life.
- */
-function sentOnce(bytes: Buffer): AsyncIterable<Buffer> {
-  return new OnceBody(bytes);
-}
-
-/** sentOnce's iterable, its own iterator: one small object for the request's life, the bytes dropped once taken. */
-class OnceBody implements AsyncIterableIterator<Buffer> {
-  constructor(private left: Buffer | undefined) {}
+/** sentOnce's iterable, its own iterator: one small object for the request's life, the text dropped once taken. */
+class OnceBody implements AsyncIterableIterator<string> {
+  constructor(private left: string | undefined) {}
 
   [Symbol.asyncIterator](): this {
     return this;
   }
 
-  next(): Promise<IteratorResult<Buffer, undefined>> {
+  next(): Promise<IteratorResult<string, undefined>> {
     const chunk = this.left;
     this.left = undefined;
     return Promise.resolve(chunk ? { value: chunk, done: false } : { value: undefined, done: true });

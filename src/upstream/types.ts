@@ -2,6 +2,7 @@
  * The seam between the pool and the Codex backend. One implementation talks HTTP with undici
  * (codex-client.ts); tests may substitute their own.
  */
+import type { UpstreamBody } from './upstream-body.js';
 
 /** What an upstream call needs from an account. */
 export interface UpstreamAuth {
@@ -127,10 +128,10 @@ export interface BackendModel {
 }
 
 export interface UpstreamClient {
-  /** POST {base-url}/responses with stream:true. Resolves once headers arrive; non-2xx → throws UpstreamFailure. */
+  /** POST {base-url}/responses with stream:true (the body as an object, or serialised once for every attempt). Resolves once headers arrive; non-2xx → throws UpstreamFailure. */
   responses(
     auth: UpstreamAuth,
-    body: Record<string, unknown>,
+    body: UpstreamBody | Record<string, unknown>,
     opts?: { signal?: AbortSignal; sessionId?: string; headers?: Readonly<Record<string, string>> },
   ): Promise<UpstreamStream>;
   /** GET {base-url}/models?client_version=… → the live model list for the account's plan. */

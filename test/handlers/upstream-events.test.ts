@@ -7,6 +7,7 @@ import type { ModelCatalog } from '../../src/server/model-catalog.js';
 import type { OutputBuilder } from '../../src/handlers/output-builder.js';
 import { openPumped, type StreamTranslator } from '../../src/handlers/upstream-pump.js';
 import { UpstreamFailure, type ResponsesEvent, type UpstreamClient, type UpstreamReader, type UpstreamSink, type UpstreamStream } from '../../src/upstream/types.js';
+import { UpstreamBody } from '../../src/upstream/upstream-body.js';
 import { poolWith, type PoolFixture } from '../accounts/pool-setup.js';
 import { ManualClock } from '../../src/util/clock.js';
 
@@ -112,7 +113,7 @@ describe('collectResponse', () => {
   it('reads to the terminal event, records the outcome once and lets the upstream stream go (release())', async () => {
     const stream = fakeStream([sse([created]), sse([delta, completed])]);
     const { deps, fx } = await fakeDeps(stream);
-    const events = await collectResponse(deps, { model: 'gpt-5' }, { signal: new AbortController().signal, affinityKey: undefined });
+    const events = await collectResponse(deps, UpstreamBody.of({ model: 'gpt-5' }), { signal: new AbortController().signal, affinityKey: undefined });
     expect(events.map((e) => e.type)).toEqual(['response.created', 'response.output_text.delta', 'response.completed']);
     expect(fx.pool.snapshot()[0]).toMatchObject({ requests: 1, successes: 1, failures: 0, inputTokens: 3, outputTokens: 1 });
     expect(stream.released).toBe(true);
@@ -121,7 +122,7 @@ describe('collectResponse', () => {
 
   it('accepts a terminal event that is the first event past the prelude (no content at all)', async () => {
     const { deps } = await fakeDeps(fakeStream([sse([created, completed])]));
-    const events = await collectResponse(deps, { model: 'gpt-5' }, { signal: new AbortController().signal, affinityKey: undefined });
+    const events = await collectResponse(deps, UpstreamBody.of({ model: 'gpt-5' }), { signal: new AbortController().signal, affinityKey: undefined });
     expect(events.map((e) => e.type)).toEqual(['response.created', 'response.completed']);
   });
 
@@ -129,7 +130,7 @@ describe('collectResponse', () => {
     const bytes = sse([created, delta, completed]);
     const chunks = Array.from({ length: bytes.length }, (_, i) => bytes.subarray(i, i + 1));
     const { deps } = await fakeDeps(fakeStream(chunks));
-    const events = await collectResponse(deps, { model: 'gpt-5' }, { signal: new AbortController().signal, affinityKey: undefined });
+    const events = await collectResponse(deps, UpstreamBody.of({ model: 'gpt-5' }), { signal: new AbortController().signal, affinityKey: undefined });
     expect(events).toEqual([created, delta, completed]);
   });
 
@@ -137,7 +138,7 @@ describe('collectResponse', () => {
     const failed: ResponsesEvent = { type: 'response.failed', response: { error: { code: 'server_error', message: 'boom' } } };
     const stream = fakeStream([sse([created, delta, failed])]);
     const { deps } = await fakeDeps(stream);
-    const err = await collectResponse(deps, { model: 'gpt-5' }, { signal: new AbortController().signal, affinityKey: undefined }).catch((e: unknown) => e);
+    const err = await collectResponse(deps, UpstreamBody.of({ model: 'gpt-5' }), { signal: new AbortController().signal, affinityKey: undefined }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamFailure);
     expect(err).toMatchObject({ kind: 'response_failed', code: 'server_error', message: 'boom' });
     expect(stream.cancelled).toBe(true);
@@ -167,7 +168,7 @@ describe('UpstreamPump after commit', () => {
     const stream = fakeStream(chunks, opts);
     const { deps, fx } = await fakeDeps(stream);
     const signal = new AbortController().signal;
-    const attempt = await openPumped(deps, {}, {}, { signal }, passThrough, 'started');
+    const attempt = await openPumped(deps, {}, UpstreamBody.of({}), { signal }, passThrough, 'started');
     return { stream, out: attempt.upstream.commit(attempt).readable(), fx };
   }
 

@@ -38,6 +38,8 @@ export interface StackOptions {
   logger?: ServerDeps['logger'];
   /** The server's and pool's clock (default: the system clock). */
   clock?: Clock;
+  /** Called with the built app before it listens (hooks a test adds). */
+  beforeListen?: (app: FastifyInstance) => void;
 }
 
 /** The credential a login would have stored for an account minted in the sandbox. */
@@ -70,6 +72,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const clock = opts.clock ?? systemClock;
   const runtime = await createRuntime(config, { store, clock });
   const app = await buildServer({ config, pool: runtime.pool, upstream: runtime.upstream, clock, logger: opts.logger ?? false });
+  opts.beforeListen?.(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

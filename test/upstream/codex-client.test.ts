@@ -6,6 +6,7 @@ import { InvalidRequestError } from '../../src/errors.js';
 import { UpstreamFailure } from '../../src/upstream/types.js';
 import type { ResponsesEvent, UpstreamStream } from '../../src/upstream/types.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { UpstreamBody } from '../../src/upstream/upstream-body.js';
 
 /**
  * CodexClient against a tiny node:http server on port 0. Each test sets `handler`;
@@ -94,6 +95,19 @@ afterAll(async () => {
 });
 
 describe('CodexClient.responses', () => {
+  it('sends a body serialised once (UpstreamBody) as it is, the content-length in UTF-8 bytes, for every attempt', async () => {
+    handler = sseHandler(sseText(events));
+    const body = UpstreamBody.of({ model: 'gpt-5', input: 'héllo — 世界 😀' });
+    expect(body.byteLength).toBeGreaterThan(body.text.length);
+    await collect(await client().responses(auth, body));
+    await collect(await client().responses(auth, body));
+    expect(seen).toHaveLength(2);
+    for (const req of seen) {
+      expect(req.body).toBe(body.text);
+      expect(req.headers['content-length']).toBe(String(body.byteLength));
+    }
+  });
+
   it('sends the protocol headers and the body', async () => {
     handler = sseHandler(sseText(events));
     const stream = await client().responses(auth, { model: 'gpt-5', input: [] }, { sessionId: 'sess-42' });

@@ -3,11 +3,12 @@ import { handleChatCompletion } from '../../handlers/chat-completion.js';
 import { sessionHeaderOf } from '../../handlers/session.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
 import type { RouteContext } from './context.js';
+import { takeBody } from './take-body.js';
 
 export const chatCompletionsRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx) => {
   app.post('/v1/chat/completions', async (req, reply) => {
     const controller = abortOnClientClose(reply);
-    const outcome = await handleChatCompletion(ctx.handlers, req.body, {
+    const outcome = await handleChatCompletion(ctx.handlers, takeBody(req), {
       signal: controller.signal,
       sessionId: sessionHeaderOf(req.headers),
       trace: req.trace,

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { sessionHeaderOf } from '../../handlers/session.js';
 import { abortOnClientClose, sendSse } from '../sse.js';
 import type { RouteContext } from './context.js';
+import { takeBody } from './take-body.js';
 
 /** The session id Claude Code sends with every request, else the generic session headers. */
 function sessionOf(headers: Record<string, string | string[] | undefined>): string | undefined {
@@ -22,7 +23,7 @@ export const messagesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx)
   app.post('/v1/messages', async (req, reply) => {
     const controller = abortOnClientClose(reply);
     const { handleMessages } = await load();
-    const outcome = await handleMessages(ctx.handlers, req.body, { signal: controller.signal, sessionId: sessionOf(req.headers), trace: req.trace });
+    const outcome = await handleMessages(ctx.handlers, takeBody(req), { signal: controller.signal, sessionId: sessionOf(req.headers), trace: req.trace });
     if (outcome.kind === 'json') return outcome.message;
     ctx.streams.track(reply.raw, outcome.body);
     return sendSse(reply, outcome.body);
@@ -31,6 +32,6 @@ export const messagesRoutes: FastifyPluginAsync<RouteContext> = async (app, ctx)
   app.post('/v1/messages/count_tokens', async (req, reply) => {
     const controller = abortOnClientClose(reply);
     const { handleCountTokens } = await load();
-    return handleCountTokens(ctx.handlers, req.body, controller.signal);
+    return handleCountTokens(ctx.handlers, takeBody(req), controller.signal);
   });
 };
