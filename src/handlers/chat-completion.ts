@@ -144,10 +144,10 @@ class ChatSseTranslator extends EventsToText implements StreamTranslator {
   private templatesMade = 0;
 
   /** A whole text delta event at an event boundary that matches the template: its chunk goes out from the bytes. */
-  protected override translateEvent(buf: Buffer, pos: number): number {
+  protected override translateEvent(buf: Buffer, pos: number, words: DataView): number {
     const template = this.template;
     if (template === undefined) return -1;
-    const next = template.matchEvent(buf, pos);
+    const next = template.matchEvent(buf, pos, words);
     return next >= 0 && this.sendTemplated(buf, template) ? next : -1;
   }
 

@@ -187,8 +187,8 @@ export abstract class EventsToText extends ProgressTracker implements SseConsume
   }
 
   /** SseConsumer: past the first content event, a whole event may be translated from its bytes. */
-  matchEvent(buf: Buffer, pos: number): number {
-    return !this.ended && this.started ? this.translateEvent(buf, pos) : -1;
+  matchEvent(buf: Buffer, pos: number, words: DataView): number {
+    return !this.ended && this.started ? this.translateEvent(buf, pos, words) : -1;
   }
 
   /** The text for one event (may throw UpstreamFailure, e.g. on response.failed). */
@@ -208,7 +208,7 @@ export abstract class EventsToText extends ProgressTracker implements SseConsume
    * the index after the event when it was handled from them (its output added to `out`), -1 to
    * have it framed and handed over as usual. None by default.
    */
-  protected translateEvent(_buf: Buffer, _pos: number): number {
+  protected translateEvent(_buf: Buffer, _pos: number, _words: DataView): number {
     return -1;
   }
 

@@ -23,9 +23,10 @@ export interface SseConsumer {
    * the index just after its blank line; or -1 to have it framed and handed over as usual. Taking
    * it must have the effect handing it over would have had (the chat text deltas, matched against
    * a template: TextDeltaTemplate). An event cut by the chunk's end (or begun in the last chunk) is
-   * never offered whole; it takes the ordinary path.
+   * never offered whole; it takes the ordinary path. `words` is `buf` as a DataView, to compare
+   * four bytes at a time (made once per chunk; not to be kept: it would pin the chunk's memory).
    */
-  matchEvent?(buf: Buffer, pos: number): number;
+  matchEvent?(buf: Buffer, pos: number, words: DataView): number;
 }
 
 /**
@@ -83,12 +84,13 @@ export class SseByteEvents {
       this.line(line, 0, line.length);
       pos = this.pastLineEnd(buf, eol);
     }
-    /** The chunk as 32-bit words, for skipDeclined (made when first needed; never kept past this call: it would pin the chunk's memory). */
+    /** The chunk as 32-bit words, for matchEvent and skipDeclined (made when first needed; never kept past this call: it would pin the chunk's memory). */
     let words: DataView | undefined;
     while (pos < buf.length) {
       if (this.boundary) {
         if (this.matches) {
-          const next = this.consumer.matchEvent!(buf, pos);
+          words ??= new DataView(buf.buffer, buf.byteOffset, buf.length);
+          const next = this.consumer.matchEvent!(buf, pos, words);
           if (next > pos) {
             pos = next;
             continue;

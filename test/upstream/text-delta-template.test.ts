@@ -74,6 +74,19 @@ function agrees(template: TextDeltaTemplate, first: Buffer, candidate: Buffer): 
   return true;
 }
 
+/** `b` as the DataView the SSE framer hands matchEvent. */
+function wordsOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.length);
+}
+
+/** matchEvent at the start of `b`, in a buffer of its own placed at an odd offset of a larger one (word reads must not assume alignment). */
+function matchAt(template: TextDeltaTemplate, b: Buffer): number {
+  const host = Buffer.alloc(b.length + 3);
+  b.copy(host, 3);
+  const view = host.subarray(3);
+  return template.matchEvent(view, 0, wordsOf(view));
+}
+
 describe('TextDeltaTemplate', () => {
   it('matches the same layout with another delta and other counters, reading it as JSON.parse does', () => {
     fc.assert(
@@ -137,12 +150,32 @@ describe('TextDeltaTemplate', () => {
     const next = data.replace('"a"', '"xyz"').replace(':4}', ':5}');
     const buf = Buffer.from(`: comment\n\n${event(next)}tail`);
     const at = buf.indexOf('event:');
-    expect(template.matchEvent(buf, at)).toBe(at + event(next).length);
+    expect(template.matchEvent(buf, at, wordsOf(buf))).toBe(at + event(next).length);
     expect(buf.toString('utf8', template.literalStart, template.literalEnd)).toBe('"xyz"');
-    expect(template.matchEvent(Buffer.from(event(next).slice(0, -1)), 0)).toBe(-1);
-    expect(template.matchEvent(Buffer.from(event(next, (x) => `event: response.output_text.delta\r\ndata: ${x}\r\n\r\n`)), 0)).toBe(-1);
-    expect(template.matchEvent(Buffer.from(event(next, (x) => `event: response.output_text.delta\ndata:${x}\n\n`)), 0)).toBe(-1);
-    expect(template.matchEvent(Buffer.from(event(next, (x) => `event: response.output_text.delta\ndata: ${x}\nid: 7\n\n`)), 0)).toBe(-1);
-    expect(template.matchEvent(Buffer.from(event(next, (x) => `event: response.output_text.done\ndata: ${x}\n\n`)), 0)).toBe(-1);
+    expect(matchAt(template, Buffer.from(event(next).slice(0, -1)))).toBe(-1);
+    expect(matchAt(template, Buffer.from(event(next, (x) => `event: response.output_text.delta\r\ndata: ${x}\r\n\r\n`)))).toBe(-1);
+    expect(matchAt(template, Buffer.from(event(next, (x) => `event: response.output_text.delta\ndata:${x}\n\n`)))).toBe(-1);
+    expect(matchAt(template, Buffer.from(event(next, (x) => `event: response.output_text.delta\ndata: ${x}\nid: 7\n\n`)))).toBe(-1);
+    expect(matchAt(template, Buffer.from(event(next, (x) => `event: response.output_text.done\ndata: ${x}\n\n`)))).toBe(-1);
+  });
+  it('matchEvent: a change of any one byte outside the values (framing, keys, fixed values) is no match, wherever it falls in a 32-bit word', () => {
+    const data = '{"type":"response.output_text.delta","item_id":"msg_0123456789abcdef","output_index":0,"content_index":0,"delta":"a","logprobs":[],"obfuscation":"k1","sequence_number":4}';
+    const template = templateOf(Buffer.from(data))!;
+    const event = `event: response.output_text.delta\ndata: ${data.replace('"a"', '"xyz"').replace('"k1"', '"Zq9"').replace(':4}', ':15}')}\n\n`;
+    expect(matchAt(template, Buffer.from(event))).toBe(event.length);
+    // the values that may change: the delta, the obfuscation, the sequence number
+    const values = ['"xyz"', '"Zq9"', ':15'].map((v) => [event.indexOf(v) + (v.startsWith(':') ? 1 : 0), event.indexOf(v) + v.length] as const);
+    const inValue = (i: number) => values.some(([from, to]) => i >= from && i < to);
+    let checked = 0;
+    for (let i = 0; i < event.length; i++) {
+      if (inValue(i)) continue;
+      for (const c of ['!', String.fromCharCode(event.charCodeAt(i) ^ 0x20)]) {
+        if (c === event[i]) continue;
+        const changed = Buffer.from(event.slice(0, i) + c + event.slice(i + 1), 'latin1');
+        expect(matchAt(template, changed), `byte ${i} (${JSON.stringify(event[i])} → ${JSON.stringify(c)})`).toBe(-1);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(2 * 200);
   });
 });
