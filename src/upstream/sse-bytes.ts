@@ -1,4 +1,5 @@
 import type { EventSourceMessage } from 'eventsource-parser';
+import { equalRanges, viewOf } from './byte-ranges.js';
 import { eventFromMessage } from './sse.js';
 import type { ResponsesEvent } from './types.js';
 import { UpstreamFailure } from './types.js';
@@ -79,7 +80,8 @@ export class SseByteEvents {
         this.partial = ownCopy(this.partial, buf.subarray(pos));
         return;
       }
-      const line = Buffer.concat([this.partial, buf.subarray(pos, eol)]);
+      // its data may be kept until the event's blank line: in memory of its own too
+      const line = ownCopy(this.partial, buf.subarray(pos, eol));
       this.partial = undefined;
       this.line(line, 0, line.length);
       pos = this.pastLineEnd(buf, eol);
@@ -89,7 +91,7 @@ export class SseByteEvents {
     while (pos < buf.length) {
       if (this.boundary) {
         if (this.matches) {
-          words ??= new DataView(buf.buffer, buf.byteOffset, buf.length);
+          words ??= viewOf(buf);
           const next = this.consumer.matchEvent!(buf, pos, words);
           if (next > pos) {
             pos = next;
@@ -97,7 +99,7 @@ export class SseByteEvents {
           }
         }
         if (!hasCr && this.head.length > 0 && !this.consumer.wants(this.lastName)) {
-          words ??= new DataView(buf.buffer, buf.byteOffset, buf.length);
+          words ??= viewOf(buf);
           const next = this.skipDeclined(buf, words, pos);
           if (next !== -1) {
             pos = next;
@@ -140,9 +142,7 @@ export class SseByteEvents {
     const head = this.head;
     const second = pos + head.length;
     if (second > buf.length) return -1;
-    const headWords = this.headWords;
-    for (let i = 0; i < headWords.length; i++) if (words.getUint32(pos + i * 4, true) !== headWords[i]) return -1;
-    for (let i = headWords.length * 4; i < head.length; i++) if (buf[pos + i] !== head[i]) return -1;
+    if (!equalRanges(buf, words, pos, head, this.headView, 0, head.length)) return -1;
     const eol = buf.indexOf(LF, second);
     if (eol === second) return second + 1; // no second line: that was the blank line
     return eol !== -1 && buf[eol + 1] === LF ? eol + 2 : -1;
@@ -185,8 +185,8 @@ export class SseByteEvents {
   private lastName = '';
   /** Its line, `event: <name>\n`, in memory of its own (a Buffer this small would be a slice of Node's shared pool, which it would keep alive); empty before the first name. */
   private head: Uint8Array = EMPTY;
-  /** The head's first bytes as little-endian 32-bit words (as many as it has whole words). */
-  private headWords: Uint32Array = new Uint32Array(0);
+  /** The head as a DataView (equalRanges). */
+  private headView: DataView = viewOf(EMPTY);
 
   private eventName(buf: Buffer, start: number, end: number): string {
     const head = this.head;
@@ -201,10 +201,8 @@ export class SseByteEvents {
     line.set(EVENT_PREFIX);
     line.set(buf.subarray(start, end), at);
     line[line.length - 1] = LF;
-    const words = new Uint32Array(line.length >>> 2);
-    for (let i = 0; i < words.length; i++) words[i] = (line[4 * i]! | (line[4 * i + 1]! << 8) | (line[4 * i + 2]! << 16) | (line[4 * i + 3]! << 24)) >>> 0;
-    this.headWords = words;
     this.head = line;
+    this.headView = viewOf(line);
     return this.lastName;
   }
 

@@ -1,10 +1,11 @@
 import { isUtf8 } from 'node:buffer';
+import { equalRanges, viewOf } from './byte-ranges.js';
 import { QUOTE } from './json-bytes.js';
 import { DELTA_SPAN, NUMBER_SPAN, numberEnd, stringEnd, type DeltaSpans } from './text-delta-bytes.js';
 
 /** The SSE framing of a text delta as the backend writes it: the event line, then the data line's field name. */
 const EVENT_HEAD = new TextEncoder().encode('event: response.output_text.delta\ndata: ');
-const EVENT_HEAD_WORDS = new DataView(EVENT_HEAD.buffer);
+const EVENT_HEAD_WORDS = viewOf(EVENT_HEAD);
 const LF = 0x0a;
 const HIGH = 0x80;
 
@@ -22,7 +23,7 @@ const HIGH = 0x80;
  * match, and the caller reads the event the ordinary way.
  */
 export class TextDeltaTemplate {
-  /** The template event's data, and the same as a DataView (sameBytes). */
+  /** The template event's data, and the same as a DataView (equalRanges). */
   private readonly json: Uint8Array;
   private readonly jsonWords: DataView;
   /** `[start, end, kind]` in `json` of each value that may change (DeltaSpans). */
@@ -43,7 +44,7 @@ export class TextDeltaTemplate {
     // a copy in its own memory: a small Buffer.from() is a slice of Node's shared 8 KiB pool, and a
     // template living as long as its stream would keep that whole pool block alive
     this.json = new Uint8Array(data);
-    this.jsonWords = new DataView(this.json.buffer);
+    this.jsonWords = viewOf(this.json);
     this.spans = Int32Array.from(spans.spans);
   }
 
@@ -66,14 +67,14 @@ export class TextDeltaTemplate {
   matchEvent(b: Buffer, pos: number, words: DataView): number {
     const end = b.length;
     if (pos + EVENT_HEAD.length > end) return -1;
-    if (!sameBytes(b, words, pos, EVENT_HEAD, EVENT_HEAD_WORDS, 0, EVENT_HEAD.length)) return -1;
+    if (!equalRanges(b, words, pos, EVENT_HEAD, EVENT_HEAD_WORDS, 0, EVENT_HEAD.length)) return -1;
     const p = this.matchJson(b, words, pos + EVENT_HEAD.length, end);
     return p >= 0 && p + 2 <= end && b[p] === LF && b[p + 1] === LF ? p + 2 : -1;
   }
 
   /** Whether `data` (one event's whole data) is this template's event with other values. */
   matchData(data: Buffer): boolean {
-    return this.matchJson(data, new DataView(data.buffer, data.byteOffset, data.length), 0, data.length) === data.length;
+    return this.matchJson(data, viewOf(data), 0, data.length) === data.length;
   }
 
   /** Matches the template's data at b[p] (ending by `end`): the index after it, or -1. */
@@ -85,7 +86,7 @@ export class TextDeltaTemplate {
     for (let s = 0; s < spans.length; s += 3) {
       const from = spans[s]!;
       const n = from - at;
-      if (p + n > end || !sameBytes(b, words, p, t, tWords, at, n)) return -1;
+      if (p + n > end || !equalRanges(b, words, p, t, tWords, at, n)) return -1;
       p += n;
       at = spans[s + 1]!;
       const kind = spans[s + 2]!;
@@ -103,23 +104,11 @@ export class TextDeltaTemplate {
       if (p < 0) return -1;
     }
     const n = t.length - at;
-    if (p + n > end || !sameBytes(b, words, p, t, tWords, at, n)) return -1;
+    if (p + n > end || !equalRanges(b, words, p, t, tWords, at, n)) return -1;
     // the literal goes to the client as it is: it must be UTF-8 (the ordinary path would replace bad bytes)
     for (let k = this.literalStart; k < this.literalEnd; k++) {
       if (b[k]! >= HIGH) return isUtf8(b.subarray(this.literalStart, this.literalEnd)) ? p + n : -1;
     }
     return p + n;
   }
-}
-
-/**
- * Whether a[p, p+n) and b[q, q+n) (both in range; `aw`, `bw` the same memory as DataViews) hold
- * the same bytes: four at a time, then the last few. A byte loop costs ~3 ns a byte here, a
- * 32-bit word about as much; the template's fixed bytes are most of every delta event.
- */
-function sameBytes(a: Uint8Array, aw: DataView, p: number, b: Uint8Array, bw: DataView, q: number, n: number): boolean {
-  let k = 0;
-  for (const last = n - 4; k <= last; k += 4) if (aw.getUint32(p + k, true) !== bw.getUint32(q + k, true)) return false;
-  for (; k < n; k++) if (a[p + k] !== b[q + k]) return false;
-  return true;
 }

@@ -1,0 +1,18 @@
+/**
+ * Whether a[p, p+n) and b[q, q+n) (both in range; `aw`, `bw` the same memory as DataViews) hold
+ * the same bytes: four at a time, then the last few. A byte loop costs ~3 ns a byte on the Intel
+ * machine, a 32-bit word about as much. For the byte-level readers that compare long fixed runs
+ * (the chat template's fixed bytes, the SSE framer's declined-event line); the caller makes the
+ * DataViews once (per chunk, per template), as making one costs about what it saves on ~100 bytes.
+ */
+export function equalRanges(a: Uint8Array, aw: DataView, p: number, b: Uint8Array, bw: DataView, q: number, n: number): boolean {
+  let k = 0;
+  for (const last = n - 4; k <= last; k += 4) if (aw.getUint32(p + k, true) !== bw.getUint32(q + k, true)) return false;
+  for (; k < n; k++) if (a[p + k] !== b[q + k]) return false;
+  return true;
+}
+
+/** `b` as a DataView over the same memory (for equalRanges). */
+export function viewOf(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
