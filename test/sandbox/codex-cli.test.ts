@@ -117,7 +117,14 @@ describe('official Codex CLI against the sandbox', () => {
     const r = await run(execArgs('Return refreshed.'), { CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${sb.issuer}/oauth/token` });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('refreshed');
-    expect(sb.stats('codex-cli@example.com')).toMatchObject({ refreshes: 1, refreshReuses: 0 });
+    // Codex starts several backend calls at once (models, accounts/check, plugins); each can
+    // meet the expired token. One that left with the old token and comes back 401 after the
+    // first refresh landed makes codex refresh again, with the new refresh token. How many
+    // refreshes that takes depends on timing (2 seen under a loaded CI run), so the test holds
+    // what must hold: at least one rotation, and never a used refresh token presented again.
+    const stats = sb.stats('codex-cli@example.com');
+    expect(stats.refreshes).toBeGreaterThanOrEqual(1);
+    expect(stats.refreshReuses).toBe(0);
     const newRefresh = (JSON.parse(readFileSync(authFile, 'utf8')) as { tokens: { refresh_token: string } }).tokens.refresh_token;
     expect(newRefresh).not.toBe(oldRefresh);
   }, 90_000);
