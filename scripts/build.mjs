@@ -74,8 +74,10 @@ async function writeCodeCache() {
   try {
     const child = spawn(process.execPath, [path.join(root, 'bin', 'cliproxy.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--auth-dir', path.join(home, 'auth')], {
       cwd: home,
-      // nothing from the caller's environment (no config file, no store URL): an empty file store, no upstream
-      env: { PATH: process.env.PATH ?? '', HOME: home, CLIPROXY_CODE_CACHE: 'write', CLIPROXY_CODEX_ISSUER: 'http://127.0.0.1:9', CLIPROXY_CODEX_BASE_URL: 'http://127.0.0.1:9/backend-api/codex' },
+      // nothing from the caller's environment (no config file, no store URL): an empty file store, no upstream.
+      // CLIPROXY_GC_TUNING=off: V8 refuses a code cache made under other flags than its own (it keeps
+      // a hash of them), and `serve` changes two (src/app/gc-schedule.ts) after the cache is read
+      env: { PATH: process.env.PATH ?? '', HOME: home, CLIPROXY_CODE_CACHE: 'write', CLIPROXY_GC_TUNING: 'off', CLIPROXY_CODEX_ISSUER: 'http://127.0.0.1:9', CLIPROXY_CODEX_BASE_URL: 'http://127.0.0.1:9/backend-api/codex' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,4 +1,5 @@
 import type { Writable, Readable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config, ConfigFile } from '../config/schema.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -18,6 +19,14 @@ export interface CliContext {
   onInterrupt(fn: () => void): () => void;
   /** Exit code of the command that ran; commands set it, main() returns it. */
   exitCode: number;
+  /** node's own flags (process.execArgv): a command that tunes V8 leaves alone what the user set. */
+  execArgv?: readonly string[];
+  /**
+   * Sets V8 flags for the rest of the process (v8.setFlagsFromString); `serve` uses it for its
+   * garbage-collection schedule (src/app/gc-schedule.ts). Absent where the command runs inside a
+   * process that is not its own (the tests): nothing is set there.
+   */
+  setV8Flags?(flags: readonly string[]): void;
 }
 
 /** Options every command accepts (also in their legacy single-dash form). */
@@ -56,6 +65,10 @@ export function defaultContext(): CliContext {
       };
     },
     exitCode: 0,
+    execArgv: process.execArgv,
+    setV8Flags(flags) {
+      for (const flag of flags) setFlagsFromString(flag);
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { StoreLockedError } from '../accounts/store.js';
+import { serverGcFlags } from '../app/gc-schedule.js';
 import { CliError } from '../errors.js';
 import { HostNotAllowedError } from '../server/host-policy.js';
 import { startServer, type ServerHandle } from '../server/run.js';
@@ -20,6 +21,8 @@ export function registerServe(program: Command, ctx: CliContext): Command {
   withCommonOptions(cmd);
   cmd.action(async (opts: ServeOptions) => {
     const config = configFrom(ctx, opts);
+    // before the first request: when V8 collects the old generation (see gc-schedule.ts)
+    ctx.setV8Flags?.(serverGcFlags(ctx.env, ctx.execArgv ?? []));
     // Ctrl-C / SIGTERM is handled from before the start: a signal that came right after "listening
     // on" (a supervisor that stops what it just started) would otherwise still find no handler and
     // kill the process without a shutdown. One during the start stops the server once it is up.

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileAccountStore } from '../../src/accounts/file-store.js';
 import { credentialFromTokens } from '../../src/auth/credential-from-tokens.js';
+import { SERVER_GC_FLAGS } from '../../src/app/gc-schedule.js';
 import { main } from '../../src/cli/main.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { captureContext, type CapturedContext } from '../helpers/cli-context.js';
@@ -120,5 +121,30 @@ describe('cliproxy serve', () => {
     expect((JSON.parse(body) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe('OK');
     ctx.interrupt();
     expect(await done).toBe(0);
+  });
+});
+
+describe('cliproxy serve: the garbage-collection schedule', () => {
+  it('sets the V8 flags of src/app/gc-schedule.ts before it listens; none with CLIPROXY_GC_TUNING=off; a bad value is a config error', async () => {
+    for (const [tuning, expected] of [[undefined, SERVER_GC_FLAGS], ['off', []]] as const) {
+      const ctx = captureContext({ env: { ...env, ...(tuning ? { CLIPROXY_GC_TUNING: tuning } : {}) }, cwd: dir });
+      const set: (readonly string[])[] = [];
+      let listeningWhenSet = true;
+      ctx.setV8Flags = (flags) => {
+        set.push(flags);
+        listeningWhenSet = ctx.out().includes('listening on');
+      };
+      const { done } = await startServe(['serve', '--port', '0'], ctx);
+      ctx.interrupt();
+      expect(await done).toBe(0);
+      expect(set).toEqual([expected]);
+      expect(listeningWhenSet).toBe(false);
+    }
+    const bad = captureContext({ env: { ...env, CLIPROXY_GC_TUNING: 'sometimes' }, cwd: dir });
+    bad.setV8Flags = () => {
+      throw new Error('not to be called');
+    };
+    expect(await main(['serve', '--port', '0'], bad)).toBe(78);
+    expect(bad.err()).toContain('CLIPROXY_GC_TUNING: expected on or off, got "sometimes"');
   });
 });
