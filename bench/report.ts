@@ -17,6 +17,9 @@ export interface Cell {
   cpuUsPerRequest?: { proxy?: number; upstream?: number; client?: number };
   /** req/s of every round, in round order (absent in results written before this existed, and with one round). */
   roundsRps?: number[];
+  /** p50 latency and time to first byte (ms) of every round, in round order (absent before session 7's results, and with one round). */
+  roundsP50?: number[];
+  roundsTtfbP50?: number[];
 }
 
 export interface BenchResults {
@@ -57,6 +60,12 @@ function find(r: BenchResults, path: PathName, tokens: number, concurrency: numb
   return r.cells.find((c) => c.path === path && c.tokens === tokens && c.concurrency === concurrency);
 }
 
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 /**
  * A cell's req/s ÷ a reference cell's: for cells measured in rounds, the median of the rounds'
  * ratios (each round runs the paths back to back, so a ratio within a round compares them at the
@@ -66,9 +75,20 @@ export function rpsRatio(cell: Cell, base: Cell): number {
   const a = cell.roundsRps;
   const b = base.roundsRps;
   if (!a || !b || a.length !== b.length || a.length < 2) return cell.rps / base.rps;
-  const ratios = a.map((x, i) => x / b[i]!).sort((x, y) => x - y);
-  const mid = ratios.length >> 1;
-  return ratios.length % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+  return median(a.map((x, i) => x / b[i]!));
+}
+
+/**
+ * What a path adds to the sandbox direct, p50 latency or time to first byte (ms): for cells
+ * measured in rounds, the median of the rounds' differences (as for the ratios: within a round
+ * the paths run back to back, at the same speed of the machine; the cells' own figures are each
+ * path's median round, which need not be the same round for both); else the plain difference.
+ */
+export function addedMs(cell: Cell, direct: Cell, what: 'p50' | 'ttfb'): number {
+  const a = what === 'p50' ? cell.roundsP50 : cell.roundsTtfbP50;
+  const b = what === 'p50' ? direct.roundsP50 : direct.roundsTtfbP50;
+  if (a && b && a.length === b.length && a.length >= 2) return median(a.map((x, i) => x - b[i]!));
+  return what === 'p50' ? cell.latency.p50 - direct.latency.p50 : cell.ttfb.p50 - direct.ttfb.p50;
 }
 
 /** The reference for ratios: nginx when it was measured, else the bare pipe. */
@@ -99,7 +119,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   const added = (path: PathName) => {
     const p = find(r, path, 200, 1);
     const d = find(r, 'direct', 200, 1);
-    return p && d ? p.latency.p50 - d.latency.p50 : NaN;
+    return p && d ? addedMs(p, d, 'p50') : NaN;
   };
   const chatAdded = added('chat');
   out.push({ what: 'chat, 200 tokens, c=1: added p50 vs direct', target: '≤ 0.9 ms', measured: `${signed(chatAdded)} ms`, met: Number.isFinite(chatAdded) ? chatAdded <= 0.9 : null });
@@ -128,7 +148,7 @@ export function markdownReport(r: BenchResults, pngName: string): string {
   lines.push(`cliproxy ${r.cliproxy}, Node ${r.node}, ${r.machine}. Upstream: the sandbox with zero delay; load generator, upstream and each proxy in separate processes; closed-loop clients, ${(r.rounds ?? 1) > 1 ? `${r.rounds} rounds of ${r.durationMs / 1000} s per path (every path once per round; each cell is its median round)` : `${r.durationMs / 1000} s per cell`} after a warm-up${r.warmUpMs ? ` (per path: ${r.warmUpMs / 1000} s of 200-token answers at c=16 before the first cell${r.cellWarmUpMs ? `, ${r.cellWarmUpMs / 1000} s before each cell's first round` : ''})` : ''}${r.quick ? ' (--quick)' : ''}. nginx: ${r.nginx}.`);
   lines.push('');
   if (r.cells.length) {
-    lines.push(`Ratios are req/s ÷ ${ref} at the same size and concurrency${(r.rounds ?? 1) > 1 ? ' (for cells measured in rounds, the median of the rounds\' ratios: the paths of one round run back to back, at the same speed of the machine)' : ''}; "added" is the p50 (and time-to-first-byte) difference to the sandbox direct; "proxy CPU" is the CPU time (user + system, from /proc) the proxy's processes used per request in the measured window, which moves far less with the machine's noise than req/s.`);
+    lines.push(`Ratios are req/s ÷ ${ref} at the same size and concurrency${(r.rounds ?? 1) > 1 ? ' (for cells measured in rounds, the median of the rounds\' ratios: the paths of one round run back to back, at the same speed of the machine)' : ''}; "added" is the p50 (and time-to-first-byte) difference to the sandbox direct${(r.rounds ?? 1) > 1 ? ' (likewise the median of the rounds\' differences)' : ''}; "proxy CPU" is the CPU time (user + system, from /proc) the proxy's processes used per request in the measured window, which moves far less with the machine's noise than req/s.`);
     lines.push('');
     const sizes = [...new Set(r.cells.map((c) => c.tokens))];
     const concs = [...new Set(r.cells.map((c) => c.concurrency))];
@@ -144,7 +164,7 @@ export function markdownReport(r: BenchResults, pngName: string): string {
           const cell = find(r, p, tokens, c);
           if (!cell) continue;
           lines.push(
-            `| ${c} | ${p} | ${cell.rps.toFixed(0)} | ${base ? f2(rpsRatio(cell, base)) : '–'} | ${f2(cell.latency.p50)} | ${f2(cell.latency.p99)} | ${f2(cell.ttfb.p50)} | ${direct ? signed(cell.latency.p50 - direct.latency.p50) : '–'} | ${direct ? signed(cell.ttfb.p50 - direct.ttfb.p50) : '–'} | ${cell.cpuUsPerRequest?.proxy ?? '–'} | ${cell.errors} |`,
+            `| ${c} | ${p} | ${cell.rps.toFixed(0)} | ${base ? f2(rpsRatio(cell, base)) : '–'} | ${f2(cell.latency.p50)} | ${f2(cell.latency.p99)} | ${f2(cell.ttfb.p50)} | ${direct ? signed(addedMs(cell, direct, 'p50')) : '–'} | ${direct ? signed(addedMs(cell, direct, 'ttfb')) : '–'} | ${cell.cpuUsPerRequest?.proxy ?? '–'} | ${cell.errors} |`,
           );
         }
       }

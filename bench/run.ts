@@ -453,7 +453,7 @@ async function throughput(o: Options, results: BenchResults): Promise<void> {
           const sorted = [...cells].sort((a, b) => a.rps - b.rps);
           const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
           // errors of every round count
-          results.cells.push({ ...median, errors: cells.reduce((n, c) => n + c.errors, 0), firstError: cells.find((c) => c.firstError)?.firstError, roundsRps: cells.map((c) => c.rps) });
+          results.cells.push({ ...median, errors: cells.reduce((n, c) => n + c.errors, 0), firstError: cells.find((c) => c.firstError)?.firstError, roundsRps: cells.map((c) => c.rps), roundsP50: cells.map((c) => c.latency.p50), roundsTtfbP50: cells.map((c) => c.ttfb.p50) });
         }
       }
     }
