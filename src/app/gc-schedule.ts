@@ -1,8 +1,9 @@
 /**
  * When V8 starts an old-generation collection in the long-running server.
  *
- * V8 (Node 20's 11.3 and later) starts incremental marking as soon as the room left under the
- * old generation's limit is smaller than the young generation's capacity. A burst of concurrent
+ * V8 (11.3, in Node 20; later versions not checked) starts incremental marking as soon as the
+ * room left under the old generation's limit is smaller than the young generation's capacity
+ * (unless one of the two flags below is set, which replace that rule). A burst of concurrent
  * streams grows the young generation to its maximum (2 × 16 MB here) and V8 does not shrink it
  * while requests keep coming; the server's own live heap is small (~14 MB), so the room under its
  * limit (~24 MB) stays below that capacity, and every collection was a full mark-compact: one every
