@@ -13,6 +13,16 @@ export function equalRanges(a: Uint8Array, aw: DataView, p: number, b: Uint8Arra
   return true;
 }
 
+/**
+ * Whether a[p, p+n) holds the bytes b[q, q+n) (by default all of b), one byte at a time: for the
+ * short runs (keys, field names, an SSE event line), where making DataViews for equalRanges would
+ * cost more than the loop. Bytes of `a` past its end read as undefined: no match.
+ */
+export function sameBytes(a: Uint8Array, p: number, b: Uint8Array, q = 0, n = b.length - q): boolean {
+  for (let k = 0; k < n; k++) if (a[p + k] !== b[q + k]) return false;
+  return true;
+}
+
 /** `b` as a DataView over the same memory (for equalRanges). */
 export function viewOf(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);

@@ -81,15 +81,16 @@ function skipValue(data: Buffer, i: number): number {
  * end of the data for every member).
  */
 function keyIs(data: Buffer, start: number, end: number, key: string): boolean {
-  if (end - start === key.length + 2) {
-    let k = 0;
-    while (k < key.length && data[start + 1 + k] === key.charCodeAt(k)) k++;
-    // as long as the key and byte for byte the same: an escape would make it longer
-    if (k === key.length) return true;
+  const n = end - start - 2;
+  if (n === key.length) {
+    // as long as the key: it is the key when its bytes are (an escape would make it longer)
+    for (let k = 0; k < n; k++) if (data[start + 1 + k] !== key.charCodeAt(k)) return false;
+    return true;
   }
+  if (n < key.length) return false;
+  // longer: only a spelling with escapes can read as the key (rare; \u0075sage is usage too)
   for (let i = start + 1; i < end - 1; i++) {
     if (data[i] !== BACKSLASH) continue;
-    // written with escapes (rare): decoded to compare, \u0075sage is usage too
     try {
       return JSON.parse(data.toString('utf8', start, end)) === key;
     } catch {

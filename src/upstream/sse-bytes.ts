@@ -1,5 +1,5 @@
 import type { EventSourceMessage } from 'eventsource-parser';
-import { viewOf } from './byte-ranges.js';
+import { sameBytes, viewOf } from './byte-ranges.js';
 import { eventFromMessage } from './sse.js';
 import type { ResponsesEvent } from './types.js';
 import { UpstreamFailure } from './types.js';
@@ -144,7 +144,7 @@ export class SseByteEvents {
     const head = this.head;
     const second = pos + head.length;
     if (second > buf.length) return -1;
-    for (let k = 0; k < head.length; k++) if (buf[pos + k] !== head[k]) return -1;
+    if (!sameBytes(buf, pos, head)) return -1;
     const eol = buf.indexOf(LF, second);
     if (eol === second) return second + 1; // no second line: that was the blank line
     return eol !== -1 && buf[eol + 1] === LF ? eol + 2 : -1;
@@ -191,11 +191,7 @@ export class SseByteEvents {
   private eventName(buf: Buffer, start: number, end: number): string {
     const head = this.head;
     const at = EVENT_PREFIX.length;
-    if (end - start === head.length - at - 1 && head.length > 0) {
-      let k = 0;
-      while (k < end - start && buf[start + k] === head[at + k]) k++;
-      if (k === end - start) return this.lastName;
-    }
+    if (end - start === head.length - at - 1 && head.length > 0 && sameBytes(buf, start, head, at, end - start)) return this.lastName;
     this.lastName = buf.toString('utf8', start, end);
     const line = new Uint8Array(at + (end - start) + 1);
     line.set(EVENT_PREFIX);
@@ -254,9 +250,7 @@ function ownCopy(...parts: Buffer[]): Buffer {
 
 /** Whether buf[start, end) is the field name `name` (given as bytes). */
 function isField(buf: Buffer, start: number, end: number, name: Uint8Array): boolean {
-  if (end - start !== name.length) return false;
-  for (let i = 0; i < name.length; i++) if (buf[start + i] !== name[i]) return false;
-  return true;
+  return end - start === name.length && sameBytes(buf, start, name);
 }
 
 const EVENT_PREFIX = Buffer.from('event: ', 'latin1');

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { sameBytes } from './byte-ranges.js';
 import { BACKSLASH, COLON, COMMA, LBRACE, LBRACKET, QUOTE, RBRACE, RBRACKET, WS } from './json-bytes.js';
 
 /**
@@ -231,9 +232,4 @@ function numberValue(b: Buffer, v0: number, v1: number): number | undefined {
   }
   const n = Number(b.toString('latin1', v0, v1));
   return Number.isFinite(n) ? n : undefined;
-}
-
-function sameBytes(b: Buffer, at: number, bytes: Buffer): boolean {
-  for (let k = 0; k < bytes.length; k++) if (b[at + k] !== bytes[k]) return false;
-  return true;
 }
